@@ -1,0 +1,53 @@
+# The course's commands. `make book` builds the website; `make test` runs every test.
+# Both create .venv and install the exact pins (requirements.txt) and the `book` package first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: help setup assets book test notebooks serve clean
+help:
+	@echo "make book       build the website into _build/html"
+	@echo "make test       unit tests, nbval on every notebook, site build, browser checks"
+	@echo "make notebooks  re-execute every notebook in place (commit the outputs)"
+	@echo "make serve      serve the built site on http://127.0.0.1:$(PORT)"
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@$(PY) -c "import torch; print('installed; torch', torch.__version__)"
+	@touch $@
+
+setup: $(VENV)/.installed
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+assets/static/vendor/.copied: node_modules/.package-lock.json tools/vendor_assets.py
+	$(PY) tools/vendor_assets.py
+	@touch $@
+
+assets: setup assets/static/vendor/.copied
+
+book: setup assets
+	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
+	@echo
+	@echo "The website is in _build/html. Open it with 'make serve' (diagrams need http://),"
+	@echo "or open _build/html/index.html in a browser."
+
+test: book
+	$(PY) -m pytest -n 2 --dist loadfile tests \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg chapters solutions
+
+notebooks: setup
+	$(PY) tools/execute_notebooks.py
+
+serve:
+	@echo "serving _build/html on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
+	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
+
+clean:
+	rm -rf _build assets/static/vendor

@@ -1,0 +1,119 @@
+"""The built website in headless Chromium: every page loads offline with a clean console, math
+is typeset by MathJax, the mermaid diagram is an SVG, and the widgets answer clicks with no kernel.
+
+Needs Debian's chromium (/usr/bin/chromium; `.ci/run` installs it) and `make book` first.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One headless Chromium for the module, with a fresh profile."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: `apt-get install chromium` (.ci/run does)")
+    with sync_api.sync_playwright() as p:
+        profile = tmp_path_factory.mktemp("chromium-profile")
+        context = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield context
+        context.close()
+
+
+class PageLog:
+    """What went wrong while a page loaded: console errors, page errors, failed or remote requests."""
+
+    def __init__(self, page, base: str) -> None:
+        self.problems: list[str] = []
+        host = urlparse(base).netloc
+        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url}"))
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+
+        def only_local(route):
+            if urlparse(route.request.url).netloc in (host, "") or route.request.url.startswith(("data:", "blob:")):
+                route.continue_()
+            else:  # the site must not need the internet
+                self.problems.append(f"remote request: {route.request.url}")
+                route.abort()
+
+        page.route("**/*", only_local)
+
+
+def open_page(browser, url: str, base: str):
+    """Load a page and wait until scripts settle; returns (page, log)."""
+    page = browser.new_page()
+    log = PageLog(page, base)
+    page.goto(url, wait_until="networkidle")
+    page.wait_for_timeout(300)  # module scripts (mermaid, widgets) finish after networkidle
+    return page, log
+
+
+def built_pages(site: Path) -> list[str]:
+    """Every HTML page of the site, as paths relative to its root."""
+    skip = ("_static", "_sources", "_images")
+    return sorted(str(p.relative_to(site)) for p in site.rglob("*.html") if p.relative_to(site).parts[0] not in skip)
+
+
+def test_every_page_loads_offline_with_a_clean_console(browser, site, site_url):
+    pages = built_pages(site)
+    assert "chapters/01_background.html" in pages
+    problems = {}
+    for rel in pages:
+        page, log = open_page(browser, f"{site_url}/{rel}", site_url)
+        if log.problems:
+            problems[rel] = log.problems
+        page.close()
+    assert not problems, f"pages with problems: {problems}"
+
+
+@pytest.mark.parametrize("rel", ["chapters/01_background.html", "glossary.html"])
+def test_math_is_typeset(browser, site_url, rel):
+    page, log = open_page(browser, f"{site_url}/{rel}", site_url)
+    page.wait_for_selector("mjx-container", timeout=15000)
+    typeset = page.locator("mjx-container").count()
+    source = page.locator(".math").count()
+    assert typeset >= source > 0, f"{typeset} MathJax containers for {source} math elements"
+    assert not log.problems
+    page.close()
+
+
+def test_mermaid_diagram_is_rendered(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/01_background.html", site_url)
+    svg = page.wait_for_selector(".mermaid svg", timeout=20000)
+    assert "Transformer" in svg.text_content()
+    assert not log.problems
+    page.close()
+
+
+def test_softmax_widget_answers_a_click_without_a_kernel(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/01_background.html", site_url)
+    view = page.wait_for_selector(".llm-softmax", timeout=20000)
+    assert view.query_selector(".llm-softmax-t").inner_text() == "1.00"
+    rows = view.query_selector_all(".llm-softmax-row")
+    assert len(rows) == 5
+    before = view.query_selector(".llm-softmax-summary").inner_text()
+    view.query_selector('button[data-temperature="0.1"]').click()
+    assert view.query_selector(".llm-softmax-t").inner_text() == "0.10"
+    after = view.query_selector(".llm-softmax-summary").inner_text()
+    assert after != before
+    rows = view.query_selector_all(".llm-softmax-row")  # the view redraws its rows
+    top_p = float(rows[0].query_selector(".llm-softmax-p").inner_text())
+    assert top_p > 0.99, "at T = 0.1 nearly all mass should go to the top logit (3.2 vs 2.5)"
+    assert not log.problems
+    page.close()

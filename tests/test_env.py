@@ -1,0 +1,48 @@
+"""book.env: device choice, seeding, the environment report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from book import env
+
+
+def test_device_falls_back_to_cpu_here():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert env.device().type in (expected, "mps")
+
+
+def test_asking_for_a_missing_device_says_what_is_available(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r"'cuda' was requested but is not available.*cpu"):
+        env.device("cuda")
+
+
+def test_device_honours_the_environment_variable(monkeypatch):
+    monkeypatch.setenv("LLM_BOOK_DEVICE", "cpu")
+    assert env.device().type == "cpu"
+
+
+def test_seed_everything_repeats_numpy_and_torch():
+    env.seed_everything(123)
+    a = (np.random.rand(3), torch.rand(3))
+    env.seed_everything(123)
+    b = (np.random.rand(3), torch.rand(3))
+    assert np.array_equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_report_is_one_line_with_versions(monkeypatch):
+    monkeypatch.delenv("LLM_BOOK_DEVICE", raising=False)
+    line = env.report()
+    assert "\n" not in line
+    assert f"torch {torch.__version__}" in line and f"NumPy {np.__version__}" in line
+    assert "device" in line
+
+
+def test_in_colab_is_false_here(monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert env.in_colab() is False
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-test")
+    assert env.in_colab() is True

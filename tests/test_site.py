@@ -1,0 +1,57 @@
+"""The built website, read as files: complete, offline, with its buttons and downloads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def toc_files() -> list[str]:
+    """Every document named in _toc.yml (without suffix)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part["chapters"]]
+    return files
+
+
+def test_every_toc_entry_is_built(site):
+    for name in toc_files():
+        assert (site / f"{name}.html").exists(), f"{name} is in _toc.yml but was not built"
+
+
+def test_no_page_loads_a_script_or_stylesheet_from_the_internet(site):
+    remote = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//[^"]+"[^>]*>')
+    for page in site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for tag in remote.findall(html):
+            # plain links to other sites (<link rel="canonical">) are fine; loaded resources are not
+            assert not re.search(r'rel="(?:stylesheet|preload|modulepreload)"|<script', tag), f"{page}: {tag}"
+
+
+def test_vendored_front_end_files_are_served(site):
+    vendor = site / "_static" / "vendor"
+    for rel in ["require.js", "anywidget/index.js", "html-manager/dist/embed-amd.js",
+                "mathjax/tex-mml-chtml.js", "mermaid/mermaid.esm.min.mjs"]:
+        assert (vendor / rel).exists(), f"_static/vendor/{rel} is missing: run tools/vendor_assets.py"
+
+
+def test_chapter_page_has_launch_repository_and_download_buttons(site):
+    html = (site / "chapters" / "01_background.html").read_text(encoding="utf-8")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    assert f"colab.research.google.com/github/{repo}/blob/main/chapters/01_background.ipynb" in html
+    assert "mybinder.org" in html
+    assert f'href="https://github.com/{repo}"' in html
+    assert "_sources/chapters/01_background.ipynb" in html
+    assert (site / "_sources" / "chapters" / "01_background.ipynb").exists()
+
+
+def test_widget_state_is_embedded(site):
+    html = (site / "chapters" / "01_background.html").read_text(encoding="utf-8")
+    assert "application/vnd.jupyter.widget-state+json" in html
+    assert "application/vnd.jupyter.widget-view+json" in html

@@ -12,6 +12,7 @@ help:
 	@echo "make test       unit tests, nbval on every notebook, site build, browser checks"
 	@echo "make notebooks  re-execute every notebook in place (commit the outputs)"
 	@echo "make serve      serve the built site on http://127.0.0.1:$(PORT)"
+	@echo "make setup      only create .venv and install the pins and the package"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)

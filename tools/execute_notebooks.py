@@ -2,6 +2,7 @@
 
     python tools/execute_notebooks.py                 # every notebook in chapters/ and solutions/
     python tools/execute_notebooks.py chapters/01_background.ipynb
+    python tools/execute_notebooks.py --out /tmp/gpu-run      # write executed copies elsewhere
 
 The website shows these committed outputs, and nbval re-runs the notebooks and compares, so run
 this after editing a notebook (`make notebooks`). Seeds make the outputs repeatable.
@@ -29,8 +30,8 @@ def notebooks(paths: list[str]) -> list[Path]:
     return sorted(p for folder in FOLDERS for p in (ROOT / folder).glob("*.ipynb"))
 
 
-def execute(path: Path, timeout: int) -> float:
-    """Run one notebook top to bottom in its own folder and write it back; returns seconds."""
+def execute(path: Path, timeout: int, out: Path | None = None) -> float:
+    """Run one notebook top to bottom in its own folder; write it back (or under `out`); seconds."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -41,7 +42,9 @@ def execute(path: Path, timeout: int) -> float:
     )
     start = time.perf_counter()
     client.execute()
-    nbformat.write(nb, path)
+    target = path if out is None else out / path.parent.name / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
     return time.perf_counter() - start
 
 
@@ -50,11 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", help="notebooks (default: all)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+    parser.add_argument("--out", type=Path, help="write executed copies here instead of in place")
     args = parser.parse_args(argv)
     for path in notebooks(args.paths):
         rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         try:
-            seconds = execute(path, args.timeout)
+            seconds = execute(path, args.timeout, args.out)
         except CellExecutionError as err:
             print(f"FAILED {rel}:\n{err}", file=sys.stderr)
             return 1

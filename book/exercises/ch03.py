@@ -1,0 +1,466 @@
+"""Chapter 3 checkers: LSTM and GRU cells, the softmax backward pass, the causal mask.
+
+The learner writes NumPy functions; the references are PyTorch (`torch.nn.LSTMCell`,
+`torch.nn.GRUCell`, autograd) in float64, loaded with the same weights, so a pass means "agrees
+with torch". The references are private (underscore names) so that tab completion in a notebook
+doesn't hand out the solutions; they return the input's dtype. torch is imported only when a
+check runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from book.exercises.core import Case, CheckResult, run_checks
+
+# Forward passes are a few matrix products and elementwise functions: float64 agrees with torch
+# to ~1e-15. float32 carries ~7 significant digits; the references compute in float64 and round
+# once, the learner's float32 code rounds at every step.
+_TOL_F64 = {"rtol": 1e-10, "atol": 1e-12}
+_TOL_F32 = {"rtol": 1e-5, "atol": 1e-6}
+# Gradients add up products over the batch and the hidden units, and some entries come out of
+# cancellations close to 0, so they get a slightly larger absolute tolerance.
+_TOL_GRAD_F64 = {"rtol": 1e-10, "atol": 1e-11}
+_TOL_GRAD_F32 = {"rtol": 1e-5, "atol": 1e-5}
+
+# The large softmax case: 4 rows of 4096 probabilities. The O(n) formula takes well under a
+# millisecond (tens of microseconds). The n × n Jacobian of one row is 4096² floats
+# (128 MiB), 512 MiB for the batch: just writing that memory takes longer than the limit, and
+# the fastest Jacobian versions measured took 0.14 s or more. The sizes keep a Jacobian version
+# that finishes in the background (the checker can't stop it) under about 1 GiB of memory; where
+# memory is shorter than that, it fails with a MemoryError instead.
+_BIG_ROWS, _BIG_N = 4, 4096
+_BIG_TIME_LIMIT = 0.02
+
+_LSTM_HINT = (
+    "z = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh has shape (B, 4H); torch stacks the gates' rows "
+    "in the order [i; f; g; o], so i = z[:, :H], f = z[:, H:2H], g = z[:, 2H:3H] and "
+    "o = z[:, 3H:]. The two classic mistakes: another gate order (e.g. i, f, o, g), and tanh "
+    "for a gate — i, f and o are fractions in (0, 1) and need σ; only the candidate g uses "
+    "tanh (even well-known write-ups get this wrong). Then c' = f*c + i*g and h' = o*tanh(c')."
+)
+_LSTM_ORDER_HINT = (
+    "return the pair (h_new, c_new): element 0 is h_new and element 1 is c_new, both (B, H)."
+)
+_SATURATED_HINT = (
+    "here the pre-activations are about ±30, so every gate is saturated: σ(-30) ≈ 1e-13 closes "
+    "the gate, but tanh(-30) = -1 would flip the sign of what passes through it; and with "
+    "gates swapped, a closed gate opens."
+)
+
+_SOFTMAX_BACKWARD_HINT = (
+    "with s = sum(dp * p, axis=axis, keepdims=True) the result is p * (dp - s): two elementwise "
+    "products and one sum, no Jacobian. It must sum to 0 along `axis`: softmax outputs always "
+    "sum to 1, so adding the same number to every score changes nothing, and the gradient has "
+    "no component in that direction. A result that is just p * dp forgot the '- s'."
+)
+_SOFTMAX_AXIS_HINT = (
+    "take the sum along `axis` (not always the last one) with keepdims=True, so that s "
+    "broadcasts back against dp."
+)
+_SOFTMAX_BIG_HINT = (
+    f"this input is {_BIG_ROWS} rows of {_BIG_N} probabilities: the Jacobian of one row is "
+    f"{_BIG_N} × {_BIG_N} numbers ({_BIG_N**2 * 8 // 2**20} MiB), and you never need it — "
+    "row j of J·dp is p_j (dp_j − Σ_k p_k dp_k), so p * (dp - s) computes all of it in O(n)."
+)
+
+_CAUSAL_HINT = (
+    "mask[i, j] is True where query i may NOT attend to key j, i.e. for j > i (the future): "
+    "the convention of a boolean attn_mask in torch.nn.MultiheadAttention and nn.Transformer, "
+    "whose True positions get -inf before the softmax. A mask that is True on and below the "
+    "diagonal is the opposite convention (True = allowed, what F.scaled_dot_product_attention "
+    "expects); invert it with ~mask."
+)
+_CAUSAL_DTYPE_HINT = (
+    "return a bool array of shape (T, T), e.g. np.triu(np.ones((T, T), dtype=bool), k=1): "
+    "torch reads a float mask as numbers to add to the scores, not as 'masked or not'."
+)
+
+_GRU_HINT = (
+    "gi = x @ W_ih.T + b_ih and gh = h @ W_hh.T + b_hh, both (B, 3H), with torch's row order "
+    "[r; z; n]. r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), and the reset gate multiplies the "
+    "whole hidden-side term, bias included: n = tanh(gi_n + r * gh_n) with gh_n = W_hn h + b_hn "
+    "(not r * (W_hn h) + b_hn, and not W_hn (r * h)). Then h' = (1 - z) * n + z * h: z keeps "
+    "the old state."
+)
+_GRU_BACKWARD_HINT = (
+    "redo the forward pass, keeping r, z, n and gh_n, then go back line by line. From "
+    "h_new = (1 - z) * n + z * h: dn = dh_new * (1 - z), dz = dh_new * (h - n). Through tanh "
+    "and σ: da_n = dn * (1 - n**2), da_r = da_n * gh_n * r * (1 - r), da_z = dz * z * (1 - z). "
+    "The x side's gradient is [da_r, da_z, da_n], the h side's [da_r, da_z, da_n * r]. h reaches "
+    "h_new twice, directly through z * h and through W_hh: dh = dh_new * z + (h side) @ W_hh. "
+    "Weight and bias gradients sum over the batch."
+)
+_GRU_BACKWARD_ORDER_HINT = (
+    "return the tuple (dx, dh, dW_ih, dW_hh, db_ih, db_hh) in that order (elements 0 to 5), "
+    "each with the shape of the input it is the gradient of."
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# LSTM cell
+# ---------------------------------------------------------------------------------------------
+
+
+def check_lstm_cell(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+    """Check `lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)`: one LSTM step.
+
+    Shapes: x (B, I); h and c (B, H); W_ih (4H, I); W_hh (4H, H); b_ih and b_hh (4H,), in
+    torch's layout and gate order [i; f; g; o]. With z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh:
+    i, f, o = σ(z_i), σ(z_f), σ(z_o); g = tanh(z_g); c' = f⊙c + i⊙g; h' = o⊙tanh(c').
+    It must agree with `torch.nn.LSTMCell` loaded with the same weights, and keep the inputs'
+    dtype (float32 stays float32).
+    """
+    return run_checks(
+        fn,
+        _cell_cases(4, _lstm_cell, with_c=True, seed=31),
+        exercise="lstm_cell",
+        what="(h_new, c_new) equal to torch.nn.LSTMCell's within rtol=1e-10 (1e-5 for float32), "
+        "B = 1, I ≠ H, saturated gates, float32 stays float32",
+        hint=_LSTM_HINT,
+        quiet=quiet,
+    )
+
+
+def _lstm_cell(
+    x: np.ndarray,
+    h: np.ndarray,
+    c: np.ndarray,
+    W_ih: np.ndarray,
+    W_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reference: torch.nn.LSTMCell in float64 with these weights; returned in x's dtype."""
+    torch = _torch()
+    cell = _torch_cell(torch.nn.LSTMCell, W_ih, W_hh, b_ih, b_hh)
+    with torch.no_grad():
+        h_new, c_new = cell(_t(x), (_t(h), _t(c)))
+    return _np(h_new, x), _np(c_new, x)
+
+
+# ---------------------------------------------------------------------------------------------
+# GRU cell and its backward pass
+# ---------------------------------------------------------------------------------------------
+
+
+def check_gru_cell(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+    """Check `gru_cell(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new`: one GRU step, as torch does it.
+
+    Shapes: x (B, I); h (B, H); W_ih (3H, I); W_hh (3H, H); b_ih and b_hh (3H,), rows in the
+    order [r; z; n]. r = σ(W_ir x + b_ir + W_hr h + b_hr); z = σ(W_iz x + b_iz + W_hz h + b_hz);
+    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h.
+    It must agree with `torch.nn.GRUCell` and keep the inputs' dtype.
+    """
+    return run_checks(
+        fn,
+        _cell_cases(3, _gru_cell, with_c=False, seed=32),
+        exercise="gru_cell",
+        what="h_new equal to torch.nn.GRUCell's within rtol=1e-10 (1e-5 for float32), B = 1, "
+        "I ≠ H, saturated gates, float32 stays float32",
+        hint=_GRU_HINT,
+        quiet=quiet,
+    )
+
+
+def check_gru_cell_backward(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+    """Check `gru_cell_backward(dh_new, x, h, W_ih, W_hh, b_ih, b_hh)`: the GRU step's gradients.
+
+    Given the upstream gradient dh_new (B, H) of h_new = gru_cell(x, h, ...), it returns the
+    tuple (dx, dh, dW_ih, dW_hh, db_ih, db_hh), each shaped like its input: the gradients of
+    sum(h_new * dh_new), as torch autograd computes them through `torch.nn.GRUCell`.
+    """
+    return run_checks(
+        fn,
+        _gru_backward_cases(),
+        exercise="gru_cell_backward",
+        what="(dx, dh, dW_ih, dW_hh, db_ih, db_hh) equal to torch autograd's within rtol=1e-10 "
+        "(1e-5 for float32), B = 1, I ≠ H, saturated gates, float32 stays float32",
+        hint=_GRU_BACKWARD_HINT,
+        quiet=quiet,
+    )
+
+
+def _gru_cell(
+    x: np.ndarray,
+    h: np.ndarray,
+    W_ih: np.ndarray,
+    W_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+) -> np.ndarray:
+    """Reference: torch.nn.GRUCell in float64 with these weights; returned in x's dtype."""
+    torch = _torch()
+    cell = _torch_cell(torch.nn.GRUCell, W_ih, W_hh, b_ih, b_hh)
+    with torch.no_grad():
+        return _np(cell(_t(x), _t(h)), x)
+
+
+def _gru_cell_backward(
+    dh_new: np.ndarray,
+    x: np.ndarray,
+    h: np.ndarray,
+    W_ih: np.ndarray,
+    W_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Reference: autograd of sum(GRUCell(x, h) * dh_new) in float64; in x's dtype."""
+    torch = _torch()
+    cell = _torch_cell(torch.nn.GRUCell, W_ih, W_hh, b_ih, b_hh)
+    x_t, h_t = _t(x).requires_grad_(True), _t(h).requires_grad_(True)
+    with torch.enable_grad():  # the notebook may have turned autograd off
+        (cell(x_t, h_t) * _t(dh_new)).sum().backward()
+    grads = (x_t.grad, h_t.grad, cell.weight_ih.grad, cell.weight_hh.grad)
+    return tuple(_np(g, x) for g in (*grads, cell.bias_ih.grad, cell.bias_hh.grad))
+
+
+def _gru_backward_cases() -> list[Case]:
+    """The GRU cell's inputs, each with an upstream gradient dh_new in front."""
+    rng = np.random.default_rng(33)
+    cases = []
+    for case in _cell_cases(3, _gru_cell, with_c=False, seed=34):
+        x, h = case.args[0], case.args[1]
+        dh_new = rng.normal(size=h.shape).astype(x.dtype)
+        tol = _TOL_GRAD_F32 if x.dtype == np.float32 else _TOL_GRAD_F64
+        cases.append(
+            Case(
+                case.name,
+                (dh_new, *case.args),
+                expected=_gru_cell_backward,
+                hint=_GRU_BACKWARD_ORDER_HINT,
+                **tol,
+            )
+        )
+    return cases
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs shared by the cells
+# ---------------------------------------------------------------------------------------------
+
+
+def _cell_cases(
+    n_gates: int, reference: Callable[..., Any], *, with_c: bool, seed: int
+) -> list[Case]:
+    """Cases for an LSTM (4 gates, with a cell state c) or GRU (3 gates) step, easiest first."""
+    rng = np.random.default_rng(seed)
+    sizes_hint = (
+        "W_ih is (gates·H, I) and W_hh is (gates·H, H), as in torch: x @ W_ih.T and h @ W_hh.T "
+        "are both (B, gates·H)."
+    )
+    f64, f32 = np.float64, np.float32
+    # name, B, I, H, weight scale (about ±30 pre-activations at 12), dtype, case hint
+    setups = [
+        ("one example (B = 1), I = H = 3", 1, 3, 3, 0.5, f64, None),
+        ("input size ≠ hidden size (B = 2, I = 5, H = 3)", 2, 5, 3, 0.5, f64, sizes_hint),
+        ("random batch (B = 4, I = 6, H = 8)", 4, 6, 8, 0.5, f64, None),
+        ("large pre-activations (about ±30)", 3, 4, 5, 12.0, f64, _SATURATED_HINT),
+        ("float32 inputs (the result stays float32)", 3, 4, 5, 0.5, f32, None),
+    ]
+    cases = []
+    for name, b, i, h, scale, dtype, hint in setups:
+        x = rng.normal(size=(b, i))
+        state = [rng.normal(size=(b, h))]
+        if with_c:
+            state.append(rng.normal(scale=2.0, size=(b, h)))
+        weights = [
+            rng.normal(scale=scale / np.sqrt(i), size=(n_gates * h, i)),
+            rng.normal(scale=scale / np.sqrt(h), size=(n_gates * h, h)),
+            rng.normal(scale=scale, size=n_gates * h),
+            rng.normal(scale=scale, size=n_gates * h),
+        ]
+        args = tuple(a.astype(dtype) for a in (x, *state, *weights))
+        tol = _TOL_F32 if dtype == np.float32 else _TOL_F64
+        if with_c:
+            hint = " ".join(filter(None, [hint, _LSTM_ORDER_HINT]))
+        cases.append(Case(name, args, expected=reference, hint=hint, **tol))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax backward
+# ---------------------------------------------------------------------------------------------
+
+
+def check_softmax_backward(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+    """Check `softmax_backward(p, dp, axis=-1) -> dz`: the backward pass of softmax along `axis`.
+
+    p = softmax(z, axis) is the forward output and dp the upstream gradient (same shape); dz is
+    the vector–Jacobian product p ⊙ (dp − Σ_axis(dp ⊙ p)), which sums to 0 along `axis`. It must
+    agree with torch autograd, keep the dtype, and be fast on a 4 × 4096 batch, where forming
+    each row's n × n Jacobian is too slow.
+    """
+    return run_checks(
+        fn,
+        _softmax_backward_cases(),
+        exercise="softmax_backward",
+        what="values equal to torch autograd's within rtol=1e-10 (1e-5 for float32) along axis "
+        "-1 and 0 and on 4-D attention weights, summing to 0 along axis, and fast on a "
+        f"{_BIG_ROWS} × {_BIG_N} batch (no Jacobian)",
+        hint=_SOFTMAX_BACKWARD_HINT,
+        quiet=quiet,
+    )
+
+
+def _softmax_backward_cases() -> list[Case]:
+    """The inputs softmax_backward is checked on, easiest first."""
+    rng = np.random.default_rng(35)
+
+    def probs(shape: tuple[int, ...], axis: int = -1) -> np.ndarray:
+        return _softmax(rng.normal(scale=2.0, size=shape), axis)
+
+    scores = rng.normal(scale=2.0, size=(2, 3, 5, 5))  # (B, heads, T, T)
+    scores[..., np.triu(np.ones((5, 5), dtype=bool), k=1)] = -np.inf
+    attention = _softmax(scores, -1)  # zeros above the diagonal
+    p32 = probs((3, 7)).astype(np.float32)
+    big = f"a large batch ({_BIG_ROWS} × {_BIG_N}) in under {_BIG_TIME_LIMIT:g} s"
+    # name, p, axis (None: left to the default), case hint, time limit (None: run_checks')
+    inputs = [
+        ("a 1-D vector", probs((5,)), None, None, None),
+        ("2-D batch, each row (axis=-1)", probs((3, 6)), None, None, None),
+        ("2-D batch, each column (axis=0)", probs((4, 3), 0), 0, _SOFTMAX_AXIS_HINT, None),
+        ("4-D attention weights (B, heads, T, T), causal", attention, -1, None, None),
+        ("float32 inputs (the result stays float32)", p32, None, None, None),
+        (big, probs((_BIG_ROWS, _BIG_N)), None, _SOFTMAX_BIG_HINT, _BIG_TIME_LIMIT),
+    ]
+    cases = []
+    for name, p, axis, hint, limit in inputs:
+        dp = rng.normal(size=p.shape).astype(p.dtype)
+        kwargs = {} if axis is None else {"axis": axis}
+        tol = _TOL_F32 if p.dtype == np.float32 else _TOL_F64
+        cases.append(
+            Case(
+                name,
+                (p, dp),
+                kwargs,
+                expected=_softmax_backward,
+                check=_sums_to_zero,
+                hint=hint,
+                time_limit=limit,
+                **tol,
+            )
+        )
+    return cases
+
+
+def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """Softmax in float64 (-inf scores get probability 0), for building inputs."""
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _softmax_backward(p: np.ndarray, dp: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Reference: torch autograd through softmax at scores log(p) (softmax(log p) = p)."""
+    torch = _torch()
+    with np.errstate(divide="ignore"):  # masked positions: log(0) = -inf, probability 0 again
+        z = _t(np.log(np.asarray(p, dtype=np.float64))).requires_grad_(True)
+    with torch.enable_grad():
+        torch.softmax(z, dim=axis).backward(_t(dp))
+    return _np(z.grad, p)
+
+
+def _sums_to_zero(out: Any, p: np.ndarray, dp: np.ndarray, axis: int = -1) -> str | None:
+    """The gradient of softmax has no component along (1, ..., 1): it sums to 0 along axis."""
+    dz = np.asarray(out, dtype=np.float64)
+    tol = _TOL_F32 if np.asarray(p).dtype == np.float32 else _TOL_F64
+    sums = dz.sum(axis=axis)
+    # Values each within atol + rtol·|expected| can make a sum off by the sum of those: allow 2×.
+    allowed = 2 * (tol["rtol"] * np.abs(dz).sum(axis=axis) + dz.shape[axis] * tol["atol"])
+    off = np.abs(sums) > allowed
+    if not off.any():
+        return None
+    index = tuple(int(i) for i in np.argwhere(off)[0])
+    where = f" (sum number {list(index)})" if index else ""
+    return (
+        f"the values along axis {axis} sum to {np.asarray(sums)[index]:.6g}, not 0{where}: "
+        "softmax outputs sum to 1 whatever the scores, so the gradient must vanish along "
+        "(1, ..., 1)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# causal mask
+# ---------------------------------------------------------------------------------------------
+
+
+def check_causal_mask(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+    """Check `causal_mask(T) -> mask`: a bool (T, T) array, True where query i may NOT see key j.
+
+    That is mask[i, j] = (j > i), the convention of a boolean attn_mask in
+    `torch.nn.MultiheadAttention` (True positions are masked out; note that
+    `F.scaled_dot_product_attention` reads a boolean mask the other way round). The dtype must
+    be bool.
+    """
+    cases = [
+        Case(
+            f"T = {t}",
+            (t,),
+            expected=_causal_mask,
+            hint=_CAUSAL_DTYPE_HINT,
+        )
+        for t in (1, 2, 5, 64)
+    ]
+    return run_checks(
+        fn,
+        cases,
+        exercise="causal_mask",
+        what="bool (T, T) masks for T = 1, 2, 5, 64, True exactly where key j > query i "
+        "(nn.MultiheadAttention's attn_mask convention)",
+        hint=_CAUSAL_HINT,
+        quiet=quiet,
+    )
+
+
+def _causal_mask(T: int) -> np.ndarray:
+    """Reference: True strictly above the diagonal."""
+    index = np.arange(T)
+    return index[None, :] > index[:, None]
+
+
+# ---------------------------------------------------------------------------------------------
+# torch helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _torch() -> Any:
+    """torch, imported only when a chapter-3 check runs."""
+    import torch
+
+    return torch
+
+
+def _t(array: Any) -> Any:
+    """A float64 torch tensor with a copy of array's values."""
+    return _torch().tensor(np.asarray(array, dtype=np.float64))
+
+
+def _np(tensor: Any, like: Any) -> np.ndarray:
+    """A tensor's values as a NumPy array in the floating dtype of `like`."""
+    dtype = np.asarray(like).dtype
+    dtype = dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+    return tensor.detach().numpy().astype(dtype)
+
+
+def _torch_cell(
+    cell_type: Any, W_ih: np.ndarray, W_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray
+) -> Any:
+    """A float64 torch RNN cell holding these weights.
+
+    skip_init builds it without drawing random initial weights, so a check never moves torch's
+    global random state (a seeded notebook gives the same numbers whether or not it ran).
+    """
+    torch = _torch()
+    hidden, inputs = np.shape(W_hh)[1], np.shape(W_ih)[1]
+    cell = torch.nn.utils.skip_init(cell_type, inputs, hidden, dtype=torch.float64)
+    with torch.no_grad():
+        for param, value in zip(
+            (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh),
+            (W_ih, W_hh, b_ih, b_hh),
+            strict=True,
+        ):
+            param.copy_(_t(value))
+    return cell

@@ -1,0 +1,523 @@
+"""Attention and the Transformer block in NumPy, forward and hand-written backward (chapter 3).
+
+Every layer keeps what its backward pass needs from the last `forward` call, `backward(dout)`
+returns the gradient with respect to its input(s) and fills `.grads`, keyed like the parameters of
+the PyTorch module it mirrors, so each can be checked against `torch.autograd` (`from_torch`).
+
+Shapes: B batch, T query positions, S key positions, E embedding size, nh heads of size hd = E/nh.
+Masks follow torch's boolean convention: True means "may NOT attend".
+
+Compute happens in the parameters' dtype: float64 for gradient checks, float32 for speed.
+Speed matters here (the chapter times this against PyTorch), so: projections and their weight
+gradients are single 2-D matrix products on (B·T, E); heads are made contiguous once, because
+batched `np.matmul` on contiguous (B, nh, T, hd) stacks is fastest; big (B, nh, T, S) arrays are
+updated in place (`out=`, `-=`) instead of making temporaries.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "LayerNorm",
+    "Linear",
+    "MultiHeadAttention",
+    "TransformerBlock",
+    "causal_mask",
+    "gelu",
+    "gelu_backward",
+    "scaled_dot_product_attention",
+    "scaled_dot_product_attention_backward",
+    "sinusoidal_positions",
+    "softmax",
+    "softmax_backward",
+]
+
+
+def _to_numpy(t: Any) -> np.ndarray:
+    """A torch tensor as a NumPy copy (a copy, so updating one never changes the other)."""
+    return t.detach().cpu().numpy().copy()
+
+
+def _float_array(x: Any) -> np.ndarray:
+    """`x` as a floating array; integers become float64, float32 stays float32."""
+    x = np.asarray(x)
+    return x.astype(np.result_type(x.dtype, np.float32), copy=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax
+
+
+def _softmax_(s: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Softmax of `s` along `axis`, written into `s` itself (no temporaries of s's size)."""
+    # Subtracting the row maximum changes nothing mathematically but keeps exp() ≤ 1: no overflow.
+    np.subtract(s, s.max(axis=axis, keepdims=True), out=s)
+    np.exp(s, out=s)
+    s /= s.sum(axis=axis, keepdims=True)
+    return s
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax along `axis`."""
+    return _softmax_(np.array(_float_array(x)), axis)  # np.array copies: the input is untouched
+
+
+def _softmax_backward_(p: np.ndarray, dp: np.ndarray) -> np.ndarray:
+    """`softmax_backward` along the last axis, overwriting `dp` with the result."""
+    # Σ_j dp_j p_j, one number per row; einsum sums the products without a temporary dp * p.
+    dot = np.einsum("...j,...j->...", dp, p)
+    dp -= dot[..., None]  # (...,) -> (..., 1): broadcast over the row
+    dp *= p
+    return dp
+
+
+def softmax_backward(p: np.ndarray, dp: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Gradient through p = softmax(x): p ⊙ (dp − Σ(dp ⊙ p)), without forming the Jacobian."""
+    # The Jacobian diag(p) − p pᵀ has S² entries per row, but its product with dp needs only
+    # one dot product per row.
+    p, dp = _float_array(p), _float_array(dp)
+    if p.shape != dp.shape:
+        raise ValueError(f"dp must have the shape of p, {p.shape}; got {dp.shape}")
+    # Move `axis` last (a view, no copy), work there on a copy of dp, move it back.
+    dx = _softmax_backward_(np.moveaxis(p, axis, -1), np.moveaxis(np.array(dp), axis, -1))
+    return np.moveaxis(dx, -1, axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# scaled dot-product attention
+
+
+def causal_mask(T: int, S: int | None = None) -> np.ndarray:
+    """Boolean (T, S) mask, True where query i may NOT attend to key j (j > i), as torch expects."""
+    S = T if S is None else S
+    return np.triu(np.ones((T, S), dtype=bool), k=1)
+
+
+def _check_mask(mask: Any, scores_shape: tuple[int, ...], what: str) -> np.ndarray:
+    """`mask` as a boolean array that broadcasts to `scores_shape`, or ValueError saying so."""
+    mask = np.asarray(mask)
+    if mask.dtype != np.bool_:
+        raise ValueError(f"{what} must be a boolean array (True = may not attend); "
+                         f"got dtype {mask.dtype}")
+    try:
+        ok = np.broadcast_shapes(mask.shape, scores_shape) == scores_shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{what} must broadcast to the scores' shape (..., T, S) = {scores_shape}; "
+                         f"got {mask.shape}")
+    # torch returns NaN for a query that may attend to nothing (softmax of all −inf); we refuse,
+    # because a NaN would silently spread through everything computed after it.
+    if mask.all(axis=-1).any():
+        raise ValueError("the mask hides every key from some query (a row of the (T, S) mask is all "
+                         "True): its softmax would be 0/0 = NaN. Leave each query one key to see.")
+    return mask
+
+
+def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                                 mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """softmax(q kᵀ/√d, masked) v for q (..., T, d), k (..., S, d), v (..., S, dv); returns (out, weights)."""
+    q, k, v = _float_array(q), _float_array(k), _float_array(v)
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(f"q, k, v must be (..., T, d), (..., S, d), (..., S, dv); "
+                         f"got {q.shape}, {k.shape}, {v.shape}")
+    if k.shape[-1] != q.shape[-1] or v.shape[-2] != k.shape[-2]:
+        raise ValueError(f"q, k, v must be (..., T, d), (..., S, d), (..., S, dv) with the same d "
+                         f"and S; got {q.shape}, {k.shape}, {v.shape}")
+    scores = q @ k.swapaxes(-1, -2)  # (..., T, d) @ (..., d, S) -> (..., T, S)
+    # Without 1/√d, scores of random d-dim vectors grow like √d and the softmax saturates.
+    scores *= 1.0 / math.sqrt(q.shape[-1])
+    if mask is not None:
+        mask = _check_mask(mask, scores.shape, "mask")
+        np.copyto(scores, -np.inf, where=mask)  # exp(−inf) = 0: masked keys get zero weight
+    weights = _softmax_(scores)
+    return weights @ v, weights  # (..., T, S) @ (..., S, dv) -> (..., T, dv)
+
+
+def scaled_dot_product_attention_backward(
+        dout: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
+        weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients (dq, dk, dv) of scaled dot-product attention, given the forward's weights."""
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    dv = weights.swapaxes(-1, -2) @ dout  # (..., S, T) @ (..., T, dv) -> (..., S, dv)
+    dweights = dout @ v.swapaxes(-1, -2)  # (..., T, dv) @ (..., dv, S) -> (..., T, S)
+    # Masked positions have weight 0, so the softmax backward gives them zero gradient by itself.
+    dscores = _softmax_backward_(weights, dweights)
+    dq = dscores @ k  # (..., T, S) @ (..., S, d) -> (..., T, d)
+    dk = dscores.swapaxes(-1, -2) @ q  # (..., S, T) @ (..., T, d) -> (..., S, d)
+    dq *= scale  # scaling the small (T, d) results is cheaper than scaling the (T, S) dscores
+    dk *= scale
+    return dq, dk, dv
+
+
+# ---------------------------------------------------------------------------------------------
+# LayerNorm, GELU, Linear
+
+
+class LayerNorm:
+    """Layer normalisation over the last axis, like `torch.nn.LayerNorm(E)`."""
+
+    def __init__(self, normalized_shape: int, eps: float = 1e-5, *, dtype: Any = np.float64) -> None:
+        self.weight = np.ones(normalized_shape, dtype=dtype)
+        self.bias = np.zeros(normalized_shape, dtype=dtype)
+        self.eps = eps
+        self.grads: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_torch(cls, m: Any) -> LayerNorm:
+        """Copy a `torch.nn.LayerNorm` over one axis, with weight and bias."""
+        if len(m.normalized_shape) != 1 or m.weight is None or m.bias is None:
+            raise ValueError("only nn.LayerNorm(E) over the last axis with weight and bias is "
+                             f"supported; got normalized_shape={tuple(m.normalized_shape)}, "
+                             f"weight={m.weight is not None}, bias={m.bias is not None}")
+        ln = cls(m.normalized_shape[0], m.eps)
+        ln.weight, ln.bias = _to_numpy(m.weight), _to_numpy(m.bias)
+        return ln
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The parameters by name, the keys of `.grads`."""
+        return {"weight": self.weight, "bias": self.bias}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Normalise (..., E) to mean 0 and variance 1 over E, then scale and shift."""
+        x = np.asarray(x, dtype=self.weight.dtype)
+        E = self.weight.shape[0]
+        if x.ndim < 1 or x.shape[-1] != E:
+            raise ValueError(f"LayerNorm expects input (..., E) with E = {E}; got {x.shape}")
+        xc = x - x.mean(axis=-1, keepdims=True)
+        var = np.mean(xc * xc, axis=-1, keepdims=True)  # biased variance, as torch uses
+        self.rstd = 1.0 / np.sqrt(var + self.eps)  # (..., 1)
+        self.xhat = xc * self.rstd
+        return self.xhat * self.weight + self.bias
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Return dx and fill `.grads` with "weight" and "bias"."""
+        E = self.weight.shape[0]
+        if np.shape(dy) != self.xhat.shape:
+            raise ValueError(f"dy must have the output's shape {self.xhat.shape}; got {np.shape(dy)}")
+        self.grads = {"weight": (dy * self.xhat).reshape(-1, E).sum(axis=0),
+                      "bias": np.reshape(dy, (-1, E)).sum(axis=0)}
+        dxhat = dy * self.weight
+        # x̂ depends on x through the mean and the variance too, which gives the two mean terms.
+        return self.rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True)
+                            - self.xhat * np.mean(dxhat * self.xhat, axis=-1, keepdims=True))
+
+
+# NumPy has no erf (SciPy does, but the course keeps NumPy as its only dependency), so we use the
+# tanh approximation of GELU that GPT-2 used; torch computes it with nn.GELU(approximate="tanh").
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """GELU, tanh approximation: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
+    x = _float_array(x)
+    return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x**3)))
+
+
+def gelu_backward(x: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Gradient through y = gelu(x) (tanh approximation), given the forward's input x."""
+    x = _float_array(x)
+    t = np.tanh(_GELU_C * (x + 0.044715 * x**3))
+    # Product rule on 0.5 x (1 + t), with dt/dx = (1 − t²) √(2/π) (1 + 3·0.044715 x²).
+    dydx = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+    return dy * dydx
+
+
+class Linear:
+    """y = x Wᵀ + b on (..., in_features), with torch's layout: weight (out, in), bias (out,)."""
+
+    def __init__(self, in_features: int, out_features: int, *, dtype: Any = np.float64,
+                 seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / math.sqrt(in_features)  # torch's default: U(−1/√in, 1/√in)
+        self.weight = rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype)
+        self.bias = rng.uniform(-bound, bound, out_features).astype(dtype)
+        self.grads: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_torch(cls, m: Any) -> Linear:
+        """Copy a `torch.nn.Linear` with bias."""
+        if m.bias is None:
+            raise ValueError("only nn.Linear with bias=True is supported")
+        lin = cls(m.in_features, m.out_features)
+        lin.weight, lin.bias = _to_numpy(m.weight), _to_numpy(m.bias)
+        return lin
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The parameters by name, the keys of `.grads`."""
+        return {"weight": self.weight, "bias": self.bias}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Apply the layer to (..., in_features)."""
+        x = np.asarray(x, dtype=self.weight.dtype)
+        n_out, n_in = self.weight.shape
+        if x.ndim < 1 or x.shape[-1] != n_in:
+            raise ValueError(f"Linear expects input (..., in_features) with in_features = {n_in}; "
+                             f"got {x.shape}")
+        self.x2 = x.reshape(-1, n_in)  # (..., in) -> (N, in): one 2-D matmul is the fastest
+        y = self.x2 @ self.weight.T
+        y += self.bias
+        return y.reshape(*x.shape[:-1], n_out)  # (N, out) -> (..., out)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Return dx and fill `.grads` with "weight" and "bias"."""
+        n_out, n_in = self.weight.shape
+        dy = np.asarray(dy, dtype=self.weight.dtype)
+        if dy.shape[-1:] != (n_out,) or dy.size // n_out != self.x2.shape[0]:
+            raise ValueError(f"dy must have the output's shape (..., {n_out}) with "
+                             f"{self.x2.shape[0]} rows; got {dy.shape}")
+        dy2 = dy.reshape(-1, n_out)  # (..., out) -> (N, out)
+        self.grads = {"weight": dy2.T @ self.x2, "bias": dy2.sum(axis=0)}
+        return (dy2 @ self.weight).reshape(*dy.shape[:-1], n_in)  # (N, in) -> (..., in)
+
+
+# ---------------------------------------------------------------------------------------------
+# multi-head attention
+
+
+class MultiHeadAttention:
+    """`torch.nn.MultiheadAttention(E, nh, batch_first=True)` in NumPy, with a backward pass.
+
+    Supported: kdim = vdim = E, with bias, no add_bias_kv, no add_zero_attn, dropout 0, and boolean
+    masks (True = may not attend). Parameters have torch's names and layouts: `in_proj_weight`
+    (3E, E) stacks the query, key and value projections; `out_proj_weight` is (E, E).
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, *, dtype: Any = np.float64,
+                 seed: int = 0) -> None:
+        if embed_dim % num_heads != 0:
+            raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
+        self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
+        E = embed_dim
+        rng = np.random.default_rng(seed)
+        # torch's init: Xavier-uniform for the stacked (3E, E) in_proj, U(±1/√E) for out_proj,
+        # zero biases. Both keep the activations' variance roughly constant through the layer.
+        a = math.sqrt(6.0 / (E + 3 * E))
+        self.in_proj_weight = rng.uniform(-a, a, (3 * E, E)).astype(dtype)
+        self.in_proj_bias = np.zeros(3 * E, dtype=dtype)
+        b = 1.0 / math.sqrt(E)
+        self.out_proj_weight = rng.uniform(-b, b, (E, E)).astype(dtype)
+        self.out_proj_bias = np.zeros(E, dtype=dtype)
+        self.grads: dict[str, np.ndarray] = {}
+        self.attn: np.ndarray | None = None  # per-head weights (B, nh, T, S) of the last forward
+
+    @classmethod
+    def from_torch(cls, m: Any) -> MultiHeadAttention:
+        """Copy a `torch.nn.MultiheadAttention(E, nh, batch_first=True)` (see the class docstring)."""
+        problems = []
+        if not m.batch_first:
+            problems.append("batch_first=False (use batch_first=True)")
+        if not m._qkv_same_embed_dim:
+            problems.append(f"kdim={m.kdim}, vdim={m.vdim} different from embed_dim={m.embed_dim}")
+        if m.in_proj_bias is None or m.out_proj.bias is None:
+            problems.append("bias=False")
+        if m.bias_k is not None:
+            problems.append("add_bias_kv=True")
+        if m.add_zero_attn:
+            problems.append("add_zero_attn=True")
+        if m.dropout != 0:
+            problems.append(f"dropout={m.dropout} (must be 0)")
+        if problems:
+            raise ValueError("unsupported nn.MultiheadAttention: " + "; ".join(problems) +
+                             ". Supported: kdim = vdim = embed_dim, bias, batch_first, dropout 0.")
+        mha = cls(m.embed_dim, m.num_heads)
+        mha.in_proj_weight, mha.in_proj_bias = _to_numpy(m.in_proj_weight), _to_numpy(m.in_proj_bias)
+        mha.out_proj_weight = _to_numpy(m.out_proj.weight)
+        mha.out_proj_bias = _to_numpy(m.out_proj.bias)
+        return mha
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The parameters by name, the keys of `.grads` (torch's `named_parameters()` names)."""
+        return {"in_proj_weight": self.in_proj_weight, "in_proj_bias": self.in_proj_bias,
+                "out_proj.weight": self.out_proj_weight, "out_proj.bias": self.out_proj_bias}
+
+    def _input(self, x: Any, name: str, shape: str) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != 3 or x.shape[-1] != self.embed_dim:
+            raise ValueError(f"{name} must have shape {shape} with E = {self.embed_dim}; "
+                             f"got {x.shape}")
+        return x.astype(self.in_proj_weight.dtype, copy=False)
+
+    def _mask(self, attn_mask: Any, key_padding_mask: Any, B: int, T: int,
+              S: int) -> np.ndarray | None:
+        """Both masks merged into one boolean mask that broadcasts to (B, nh, T, S), or None."""
+        nh, mask = self.num_heads, None
+        if attn_mask is not None:
+            attn_mask = np.asarray(attn_mask)
+            if attn_mask.dtype != np.bool_ or attn_mask.shape not in ((T, S), (B * nh, T, S)):
+                raise ValueError(f"attn_mask must be a boolean array (True = may not attend) of "
+                                 f"shape (T, S) = {(T, S)} or (B·nh, T, S) = {(B * nh, T, S)}; "
+                                 f"got {attn_mask.dtype} {attn_mask.shape}")
+            mask = attn_mask.reshape(-1, nh, T, S) if attn_mask.ndim == 3 else attn_mask
+            # (B·nh, T, S) -> (B, nh, T, S): torch numbers the stack batch-major, b·nh + h
+        if key_padding_mask is not None:
+            kpm = np.asarray(key_padding_mask)
+            if kpm.dtype != np.bool_ or kpm.shape != (B, S):
+                raise ValueError(f"key_padding_mask must be a boolean array (True = padding) of "
+                                 f"shape (B, S) = {(B, S)}; got {kpm.dtype} {kpm.shape}")
+            kpm = kpm[:, None, None, :]  # (B, S) -> (B, 1, 1, S): the same for all heads and queries
+            mask = kpm if mask is None else mask | kpm
+        return mask
+
+    def _split_heads(self, x2: np.ndarray, B: int, T: int) -> np.ndarray:
+        # (B·T, E) -> (B, T, nh, hd) -> (B, nh, T, hd), copied once so that the batched matmuls
+        # of attention run on contiguous (T, hd) blocks.
+        x = x2.reshape(B, T, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+        return np.ascontiguousarray(x)
+
+    def _merge_heads(self, x: np.ndarray) -> np.ndarray:
+        B, nh, T, hd = x.shape
+        return x.transpose(0, 2, 1, 3).reshape(B * T, nh * hd)  # (B, nh, T, hd) -> (B·T, E)
+
+    def forward(self, query: np.ndarray, key: np.ndarray, value: np.ndarray,
+                attn_mask: np.ndarray | None = None,
+                key_padding_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Attend from query (B, T, E) to key/value (B, S, E); returns (out (B, T, E), weights (B, T, S)).
+
+        `weights` are averaged over the heads, as torch returns them by default; the per-head
+        weights stay in `self.attn` (B, nh, T, S).
+        """
+        query = self._input(query, "query", "(B, T, E)")
+        key = self._input(key, "key", "(B, S, E)")
+        value = self._input(value, "value", "(B, S, E)")
+        (B, T, E), S = query.shape, key.shape[1]
+        if key.shape != value.shape or key.shape[0] != B:
+            raise ValueError(f"key and value must both have shape (B, S, E) with B = {B} (the "
+                             f"query's); got key {key.shape}, value {value.shape}")
+        mask = self._mask(attn_mask, key_padding_mask, B, T, S)
+
+        # in_proj_weight stacks Wq, Wk, Wv (each (E, E)); split views, no copies.
+        Wq, Wk, Wv = np.split(self.in_proj_weight, 3)
+        bq, bk, bv = np.split(self.in_proj_bias, 3)
+        xq, xk, xv = query.reshape(B * T, E), key.reshape(B * S, E), value.reshape(B * S, E)
+        q = self._split_heads(xq @ Wq.T + bq, B, T)  # (B, nh, T, hd)
+        k = self._split_heads(xk @ Wk.T + bk, B, S)  # (B, nh, S, hd)
+        v = self._split_heads(xv @ Wv.T + bv, B, S)  # (B, nh, S, hd)
+        y, self.attn = scaled_dot_product_attention(q, k, v, mask)  # (B, nh, T, hd), (B, nh, T, S)
+        y2 = self._merge_heads(y)  # (B·T, E)
+        out = y2 @ self.out_proj_weight.T
+        out += self.out_proj_bias
+        self._cache = (xq, xk, xv, q, k, v, y2)
+        return out.reshape(B, T, E), self.attn.mean(axis=1)  # (B·T, E) -> (B, T, E)
+
+    def backward(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gradients (dquery, dkey, dvalue) from dout (B, T, E); fills `.grads`.
+
+        For self-attention (one array passed as query, key and value) its gradient is the sum of
+        the three.
+        """
+        xq, xk, xv, q, k, v, y2 = self._cache
+        B, nh, T, hd = q.shape
+        E, S = self.embed_dim, k.shape[2]
+        dout = np.asarray(dout, dtype=self.in_proj_weight.dtype)
+        if dout.shape != (B, T, E):
+            raise ValueError(f"dout must have the output's shape (B, T, E) = {(B, T, E)}; "
+                             f"got {dout.shape}")
+        dout2 = dout.reshape(B * T, E)  # (B, T, E) -> (B·T, E)
+        self.grads = {"out_proj.weight": dout2.T @ y2, "out_proj.bias": dout2.sum(axis=0)}
+        dy = self._split_heads(dout2 @ self.out_proj_weight, B, T)  # (B, nh, T, hd)
+        dq, dk, dv = scaled_dot_product_attention_backward(dy, q, k, v, self.attn)
+
+        dW = np.empty_like(self.in_proj_weight)  # (3E, E), filled block by block
+        db = np.empty_like(self.in_proj_bias)
+        dxs = []
+        for i, (dh, x) in enumerate(((dq, xq), (dk, xk), (dv, xv))):
+            dh2 = self._merge_heads(dh)  # (B·T or B·S, E)
+            np.matmul(dh2.T, x, out=dW[i * E:(i + 1) * E])
+            db[i * E:(i + 1) * E] = dh2.sum(axis=0)
+            dxs.append(dh2 @ self.in_proj_weight[i * E:(i + 1) * E])
+        self.grads["in_proj_weight"], self.grads["in_proj_bias"] = dW, db
+        dquery = dxs[0].reshape(B, T, E)  # (B·T, E) -> (B, T, E)
+        return dquery, dxs[1].reshape(B, S, E), dxs[2].reshape(B, S, E)  # (B·S, E) -> (B, S, E)
+
+
+# ---------------------------------------------------------------------------------------------
+# positions and the Transformer block
+
+
+def sinusoidal_positions(T: int, E: int, *, dtype: Any = np.float64) -> np.ndarray:
+    """Positional encodings (T, E) of Vaswani et al. 2017: sin on even dims, cos on odd, base 10000."""
+    pos = np.arange(T)[:, None]  # (T, 1)
+    freq = 10000.0 ** (-np.arange(0, E, 2) / E)  # (⌈E/2⌉,): wavelengths from 2π to 10000·2π
+    pe = np.empty((T, E))
+    pe[:, 0::2] = np.sin(pos * freq)
+    pe[:, 1::2] = np.cos(pos * freq[: E // 2])
+    return pe.astype(dtype)
+
+
+class TransformerBlock:
+    """Pre-LayerNorm block: x + MHA(LN1(x)), then + Linear(GELU(Linear(LN2(x)))).
+
+    Mirrors `book.torch_nn.Block`; `.grads` uses its `named_parameters()` names.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, hidden: int | None = None, *,
+                 causal: bool = False, dtype: Any = np.float64, seed: int = 0) -> None:
+        hidden = 4 * embed_dim if hidden is None else hidden
+        self.embed_dim, self.causal = embed_dim, causal
+        self.ln1 = LayerNorm(embed_dim, dtype=dtype)
+        self.attn = MultiHeadAttention(embed_dim, num_heads, dtype=dtype, seed=seed)
+        self.ln2 = LayerNorm(embed_dim, dtype=dtype)
+        self.fc1 = Linear(embed_dim, hidden, dtype=dtype, seed=seed + 1)  # torch: mlp.0
+        self.fc2 = Linear(hidden, embed_dim, dtype=dtype, seed=seed + 2)  # torch: mlp.2
+        self.grads: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_torch(cls, block: Any) -> TransformerBlock:
+        """Copy a `book.torch_nn.Block`, including its `causal` setting."""
+        E, nh = block.attn.embed_dim, block.attn.num_heads
+        blk = cls(E, nh, block.mlp[0].out_features, causal=block.attn.causal)
+        blk.ln1, blk.ln2 = LayerNorm.from_torch(block.ln1), LayerNorm.from_torch(block.ln2)
+        blk.attn.in_proj_weight = _to_numpy(block.attn.in_proj.weight)
+        blk.attn.in_proj_bias = _to_numpy(block.attn.in_proj.bias)
+        blk.attn.out_proj_weight = _to_numpy(block.attn.out_proj.weight)
+        blk.attn.out_proj_bias = _to_numpy(block.attn.out_proj.bias)
+        blk.fc1, blk.fc2 = Linear.from_torch(block.mlp[0]), Linear.from_torch(block.mlp[2])
+        return blk
+
+    def _named(self) -> dict[str, tuple[Any, str]]:
+        """torch name -> (layer, its own parameter name)."""
+        attn = {"attn.in_proj.weight": "in_proj_weight", "attn.in_proj.bias": "in_proj_bias",
+                "attn.out_proj.weight": "out_proj.weight", "attn.out_proj.bias": "out_proj.bias"}
+        named = {f"ln1.{n}": (self.ln1, n) for n in ("weight", "bias")}
+        named |= {name: (self.attn, n) for name, n in attn.items()}
+        named |= {f"ln2.{n}": (self.ln2, n) for n in ("weight", "bias")}
+        named |= {f"mlp.0.{n}": (self.fc1, n) for n in ("weight", "bias")}
+        named |= {f"mlp.2.{n}": (self.fc2, n) for n in ("weight", "bias")}
+        return named
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The parameters by `Block.named_parameters()` name, the keys of `.grads`."""
+        return {name: layer.parameters()[n] for name, (layer, n) in self._named().items()}
+
+    def forward(self, x: np.ndarray, causal: bool | None = None,
+                key_padding_mask: np.ndarray | None = None) -> np.ndarray:
+        """Apply the block to x (B, T, E); `causal` defaults to the block's own setting."""
+        x = np.asarray(x, dtype=self.ln1.weight.dtype)
+        if x.ndim != 3 or x.shape[-1] != self.embed_dim:
+            raise ValueError(f"x must have shape (B, T, E) with E = {self.embed_dim}; got {x.shape}")
+        causal = self.causal if causal is None else causal
+        mask = causal_mask(x.shape[1]) if causal else None
+        h = self.ln1.forward(x)
+        a, _ = self.attn.forward(h, h, h, attn_mask=mask, key_padding_mask=key_padding_mask)
+        x = x + a  # the residual path lets gradients skip the layer
+        self.u = self.fc1.forward(self.ln2.forward(x))  # GELU's input, kept for its backward
+        return x + self.fc2.forward(gelu(self.u))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Return dx from dy (B, T, E) and fill `.grads`."""
+        dy = np.asarray(dy, dtype=self.ln1.weight.dtype)
+        if dy.shape != self.ln1.xhat.shape:
+            raise ValueError(f"dy must have the output's shape (B, T, E) = {self.ln1.xhat.shape}; "
+                             f"got {dy.shape}")
+        # Each residual x + f(x) passes dy through unchanged and adds f's input gradient.
+        dh = self.fc1.backward(gelu_backward(self.u, self.fc2.backward(dy)))
+        dx = dy + self.ln2.backward(dh)
+        dq, dk, dv = self.attn.backward(dx)
+        dx = dx + self.ln1.backward(dq + dk + dv)  # self-attention: h was query, key and value
+        self.grads = {name: layer.grads[n] for name, (layer, n) in self._named().items()}
+        return dx

@@ -1,0 +1,152 @@
+"""book.torch_nn: shapes, SDPA used correctly, causality, attention weights, the LSTM tagger."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from book import torch_nn
+from book.np_nn.attention import sinusoidal_positions
+
+# Everything runs on the CPU; a machine with CUDA checks that device too.
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def explicit_attention(m: torch_nn.SelfAttention, x: torch.Tensor, causal: bool) -> torch.Tensor:
+    """softmax(q kᵀ/√hd) v head by head, with plain loops and matmuls, then out_proj."""
+    B, T, E = x.shape
+    nh, hd = m.num_heads, E // m.num_heads
+    W, b = m.in_proj.weight, m.in_proj.bias
+    heads = []
+    for h in range(nh):
+        rows = slice(h * hd, (h + 1) * hd)
+        q = x @ W[:E][rows].T + b[:E][rows]  # (B, T, hd)
+        k = x @ W[E:2 * E][rows].T + b[E:2 * E][rows]
+        v = x @ W[2 * E:][rows].T + b[2 * E:][rows]
+        s = q @ k.transpose(1, 2) / math.sqrt(hd)  # (B, T, T)
+        if causal:
+            future = torch.arange(T)[None, :] > torch.arange(T)[:, None]  # key j after query i
+            s = s.masked_fill(future.to(x.device), float("-inf"))
+        heads.append(torch.softmax(s, dim=-1) @ v)  # (B, T, hd)
+    return m.out_proj(torch.cat(heads, dim=-1))  # (B, T, E)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("causal", [True, False])
+def test_self_attention_equals_explicit(causal: bool, device: str) -> None:
+    torch.manual_seed(0)
+    cls = torch_nn.CausalSelfAttention if causal else torch_nn.SelfAttention
+    m = cls(16, 4).double().to(device)
+    assert m.causal == causal
+    x = torch.randn(3, 7, 16, dtype=torch.float64, device=device)
+    expected = explicit_attention(m, x, causal)
+    torch.testing.assert_close(m(x), expected, rtol=1e-10, atol=1e-10)
+    out, att = m(x, return_weights=True)
+    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-10)
+    assert att.shape == (3, 4, 7, 7)
+    assert m.in_proj.weight.shape == (48, 16) and m.out_proj.weight.shape == (16, 16)
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_key_padding_mask(causal: bool) -> None:
+    torch.manual_seed(1)
+    m = torch_nn.SelfAttention(8, 2, causal=causal).double()
+    x = torch.randn(2, 5, 8, dtype=torch.float64)
+    kpm = torch.tensor([[False] * 5, [False, False, False, True, True]])
+    out, att = m(x, key_padding_mask=kpm, return_weights=True)
+    assert torch.all(att[1, :, :, 3:] == 0)  # nobody attends to padding
+    torch.testing.assert_close(m(x, key_padding_mask=kpm), out, rtol=1e-10, atol=1e-10)
+    # the unpadded positions of row 1 see exactly what a 3-token input would
+    torch.testing.assert_close(out[1, :3], m(x[1:, :3])[0], rtol=1e-10, atol=1e-10)
+
+
+def test_block_shapes_and_parameter_names() -> None:
+    block = torch_nn.Block(12, 3, causal=True)
+    x = torch.randn(2, 5, 12)
+    assert block(x).shape == (2, 5, 12)
+    y, att = block(x, return_weights=True)
+    torch.testing.assert_close(y, block(x))
+    assert att.shape == (2, 3, 5, 5)
+    assert [n for n, _ in block.named_parameters()] == [
+        "ln1.weight", "ln1.bias", "attn.in_proj.weight", "attn.in_proj.bias",
+        "attn.out_proj.weight", "attn.out_proj.bias", "ln2.weight", "ln2.bias",
+        "mlp.0.weight", "mlp.0.bias", "mlp.2.weight", "mlp.2.bias"]
+    assert block.mlp[0].out_features == 48
+    assert isinstance(block.mlp[1], torch.nn.GELU) and block.mlp[1].approximate == "tanh"
+    assert torch_nn.Block(12, 3, hidden=20).mlp[0].out_features == 20
+
+
+def test_bad_input() -> None:
+    m = torch_nn.SelfAttention(8, 2)
+    with pytest.raises(ValueError, match=r"\(B, T, E\) with E = 8"):
+        m(torch.randn(2, 5, 6))
+    with pytest.raises(ValueError, match=r"\(B, T, E\)"):
+        m(torch.randn(5, 8))
+    with pytest.raises(ValueError, match="divisible"):
+        torch_nn.SelfAttention(10, 3)
+    model = torch_nn.TinyTransformer(10, 8, 2, 1, max_len=4)
+    with pytest.raises(ValueError, match="max_len = 4"):
+        model(torch.zeros(1, 5, dtype=torch.long))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_tiny_transformer_shapes_and_positions(device: str) -> None:
+    torch.manual_seed(0)
+    model = torch_nn.TinyTransformer(vocab_size=11, embed_dim=16, n_heads=4, n_layers=2,
+                                     max_len=9).to(device)
+    idx = torch.randint(0, 11, (3, 7), device=device)
+    assert model(idx).shape == (3, 7, 11)
+    assert model.attention_weights(idx).shape == (2, 3, 4, 7, 7)
+    assert model.pos.device.type == device
+    expected = torch.from_numpy(sinusoidal_positions(9, 16)).float()
+    torch.testing.assert_close(model.pos.cpu(), expected)
+    assert "pos" not in dict(model.named_parameters())
+    # the same token at two positions gets two different inputs: the positions are added
+    same = torch.full((1, 2), 3, device=device)
+    emb = model._embed(same)
+    assert not torch.allclose(emb[0, 0], emb[0, 1])
+
+
+def test_causality() -> None:
+    torch.manual_seed(0)
+    idx = torch.randint(0, 13, (2, 8))
+    changed = idx.clone()
+    changed[:, 5] = (idx[:, 5] + 1) % 13  # change token 5 only
+    causal = torch_nn.TinyTransformer(13, 16, 2, 2, max_len=8, causal=True)
+    a, b = causal(idx), causal(changed)
+    torch.testing.assert_close(a[:, :5], b[:, :5], rtol=0, atol=1e-6)  # the past cannot see it
+    assert not torch.allclose(a[:, 5:], b[:, 5:])
+    full = torch_nn.TinyTransformer(13, 16, 2, 2, max_len=8, causal=False)
+    assert not torch.allclose(full(idx)[:, :5], full(changed)[:, :5])  # without the mask it can
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_attention_weights(causal: bool) -> None:
+    torch.manual_seed(2)
+    model = torch_nn.TinyTransformer(10, 12, 3, 2, max_len=6, causal=causal)
+    w = model.attention_weights(torch.randint(0, 10, (2, 6)))
+    assert w.shape == (2, 2, 3, 6, 6)
+    torch.testing.assert_close(w.sum(-1), torch.ones(2, 2, 3, 6))
+    above = torch.ones(6, 6, dtype=torch.bool).triu(1)
+    if causal:
+        assert torch.all(w[..., above] == 0)
+    else:
+        assert torch.all(w[..., above] > 0)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_lstm_tagger(device: str) -> None:
+    torch.manual_seed(0)
+    tagger = torch_nn.LSTMTagger(vocab_size=20, embed_dim=8, hidden_size=10, num_tags=5).to(device)
+    assert tagger.lstm.batch_first
+    idx = torch.randint(0, 20, (4, 9), device=device)
+    scores = tagger(idx)
+    assert scores.shape == (4, 9, 5)
+    scores.sum().backward()
+    assert all(p.grad is not None for p in tagger.parameters())
+    # one time step's tag depends on the past only (a one-directional LSTM)
+    changed = idx.clone()
+    changed[:, 6] = (idx[:, 6] + 1) % 20
+    torch.testing.assert_close(tagger(changed)[:, :6], scores[:, :6])

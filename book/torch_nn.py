@@ -29,14 +29,15 @@ class SelfAttention(nn.Module):
     def __init__(self, embed_dim: int, num_heads: int, causal: bool = False) -> None:
         super().__init__()
         if embed_dim % num_heads != 0:
-            raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
+            raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads "
+                             f"({num_heads})")
         self.embed_dim, self.num_heads, self.causal = embed_dim, num_heads, causal
         self.in_proj = nn.Linear(embed_dim, 3 * embed_dim)
         self.out_proj = nn.Linear(embed_dim, embed_dim)
 
     def _allowed(self, T: int, key_padding_mask: torch.Tensor | None,
                  device: torch.device) -> torch.Tensor | None:
-        """Boolean mask, True where a query MAY attend (SDPA's convention, the opposite of MHA's)."""
+        """Boolean mask, True where a query MAY attend (SDPA's convention, opposite to MHA's)."""
         allowed = None
         if self.causal:
             allowed = torch.ones(T, T, dtype=torch.bool, device=device).tril()  # (T, T)
@@ -82,8 +83,8 @@ class SelfAttention(nn.Module):
 class CausalSelfAttention(SelfAttention):
     """`SelfAttention` in which position t sees only positions ≤ t (GPT's)."""
 
-    def __init__(self, embed_dim: int, num_heads: int, causal: bool = True) -> None:
-        super().__init__(embed_dim, num_heads, causal)
+    def __init__(self, embed_dim: int, num_heads: int) -> None:
+        super().__init__(embed_dim, num_heads, causal=True)
 
 
 class Block(nn.Module):
@@ -102,8 +103,10 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None,
                 return_weights: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """x (B, T, E) -> (B, T, E); with return_weights=True, (y, weights (B, nh, T, T))."""
-        a = self.attn(self.ln1(x), key_padding_mask, return_weights)
-        a, att = a if return_weights else (a, None)
+        if return_weights:
+            a, att = self.attn(self.ln1(x), key_padding_mask, return_weights=True)
+        else:
+            a, att = self.attn(self.ln1(x), key_padding_mask), None
         x = x + a  # residual connections: the gradient reaches early layers unchanged
         x = x + self.mlp(self.ln2(x))
         return (x, att) if return_weights else x
@@ -149,15 +152,20 @@ class TinyTransformer(nn.Module):
 
 
 class LSTMTagger(nn.Module):
-    """Embedding -> one-layer LSTM -> a linear layer at every time step; batch first (B, T)."""
+    """Embedding -> one-layer LSTM -> a linear layer at every time step; ids are batch first (B, T).
+
+    The LSTM itself is sequence-first (PyTorch's default), so `book.np_nn.LSTM.from_torch` can
+    load it and reproduce its gates step by step.
+    """
 
     def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int, num_tags: int) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_dim)
-        self.lstm = nn.LSTM(embed_dim, hidden_size, batch_first=True)
+        self.lstm = nn.LSTM(embed_dim, hidden_size)
         self.head = nn.Linear(hidden_size, num_tags)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         """Token ids (B, T) -> tag scores (B, T, num_tags)."""
-        h, _ = self.lstm(self.embed(idx))  # (B, T, hidden_size): the state after each token
-        return self.head(h)
+        x = self.embed(idx).transpose(0, 1)  # (T, B, embed_dim): the LSTM reads time first
+        h, _ = self.lstm(x)                  # (T, B, hidden_size): the state after each token
+        return self.head(h).transpose(0, 1)  # (B, T, num_tags)

@@ -82,7 +82,7 @@ def test_every_page_loads_offline_with_a_clean_console(browser, site, site_url):
     assert not problems, f"pages with problems: {problems}"
 
 
-@pytest.mark.parametrize("rel", ["chapters/01_background.html", "glossary.html"])
+@pytest.mark.parametrize("rel", ["chapters/01_background.html", "chapters/03_core_algorithms.html", "glossary.html"])
 def test_math_is_typeset(browser, site_url, rel):
     page, log = open_page(browser, f"{site_url}/{rel}", site_url)
     page.wait_for_selector("mjx-container", timeout=15000)
@@ -115,5 +115,36 @@ def test_softmax_widget_answers_a_click_without_a_kernel(browser, site_url):
     rows = view.query_selector_all(".llm-softmax-row")  # the view redraws its rows
     top_p = float(rows[0].query_selector(".llm-softmax-p").inner_text())
     assert top_p > 0.99, "at T = 0.1 nearly all mass should go to the top logit (3.2 vs 2.5)"
+    assert not log.problems
+    page.close()
+
+
+def test_lstm_gate_view_steps_through_time_without_a_kernel(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/03_core_algorithms.html", site_url)
+    view = page.wait_for_selector(".llm-lstm-panel", timeout=20000)
+    assert view is not None and page.locator(".llm-lstm-panel").count() == 6
+    step = page.locator(".llm-lstm-step").first
+    before = step.inner_text()
+    page.locator('[data-action="next"]').first.click()
+    after = step.inner_text()
+    assert after != before and after.startswith("t = ")
+    assert not log.problems
+    page.close()
+
+
+def test_attention_view_selects_a_row_and_switches_heads_without_a_kernel(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/03_core_algorithms.html", site_url)
+    page.wait_for_selector(".llm-attn-cell", timeout=20000)
+    assert page.locator(".llm-attn-cell").count() == 8 * 8  # the reversal example: 8 digits
+    page.locator('.llm-attn-qlabel[data-q="2"]').first.click()
+    readout = page.locator(".llm-attn-row-readout").first.inner_text()
+    assert "query '4' (t=2)" in readout, readout  # the example is 3 1 4 1 5 9 2 6
+    cell = page.locator('.llm-attn-cell[data-q="2"][data-k="5"]').first
+    page.locator('[data-layer="1"]').first.click()
+    page.locator('[data-head="0"]').first.click()
+    w0 = float(cell.get_attribute("data-w"))
+    page.locator('[data-head="1"]').first.click()
+    w1 = float(cell.get_attribute("data-w"))
+    assert w0 != w1
     assert not log.problems
     page.close()

@@ -125,7 +125,7 @@ def _loss(layer, x, h0, c0, r_y, r_h, r_c) -> float:
 
 
 def _numerical_grad(f, a: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar f() with respect to every entry of `a` (changed in place)."""
+    """Central differences of the scalar f() with respect to each entry of `a` (set in place)."""
     grad = np.zeros_like(a)
     for idx in np.ndindex(a.shape):
         old = a[idx]
@@ -179,53 +179,61 @@ def test_lstm_gates_follow_the_equations() -> None:
     h_prev = np.concatenate([h0, h[:-1]])
     W_ii, W_hi = layer.weight_ih_l0[:H], layer.weight_hh_l0[:H]
     b_i = layer.bias_ih_l0[:H] + layer.bias_hh_l0[:H]
-    np.testing.assert_allclose(i, 1 / (1 + np.exp(-(x @ W_ii.T + h_prev @ W_hi.T + b_i))), atol=1e-12)
+    z_i = x @ W_ii.T + h_prev @ W_hi.T + b_i  # (T, B, H)
+    np.testing.assert_allclose(i, 1 / (1 + np.exp(-z_i)), atol=1e-12)
 
 
 # --- bad input --------------------------------------------------------------------------------
 
 
-def _bad_calls(cls):
-    """(label, call, regex the message must match) for one layer class with I=3, H=4, B=2."""
+STATE = r"must have shape \(1, B, H\) = \(1, 2, 4\)"
+BAD_INPUTS = [  # (label, shapes that replace the good ones in `_forward_backward`, message regex)
+    ("x 2-D", {"x": (5, 3)}, r"3-D \(T, B, I\).*batch_first"),
+    ("x 4-D", {"x": (5, 2, 3, 1)}, r"3-D \(T, B, I\).*batch_first"),
+    ("x features", {"x": (5, 2, 6)}, r"x must have shape \(T, B, 3\)"),
+    ("T = 0", {"x": (0, 2, 3)}, r"T ≥ 1"),
+    ("B = 0", {"x": (5, 0, 3)}, r"B ≥ 1"),
+    ("h0 batch", {"h0": (1, 3, 4)}, "h0 " + STATE),
+    ("h0 2-D", {"h0": (2, 4)}, "h0 " + STATE),
+    ("dy", {"dy": (5, 2, 3)}, r"dy must have shape \(T, B, H\) = \(5, 2, 4\)"),
+    ("dh_n", {"dh_n": (1, 3, 4)}, "dh_n " + STATE),
+    ("c0", {"c0": (1, 2, 5)}, "c0 " + STATE),  # LSTM only
+    ("dc_n", {"dc_n": (1, 3, 4)}, "dc_n " + STATE),  # LSTM only
+]
+
+
+def _forward_backward(cls, **shapes) -> None:
+    """Forward and backward of a layer with I=3, H=4 on zeros of good shapes, unless overridden."""
+    good = {"x": (5, 2, 3), "dy": (5, 2, 4), "h0": (1, 2, 4), "c0": (1, 2, 4)}
+    good |= {"dh_n": (1, 2, 4), "dc_n": (1, 2, 4)}
+    a = {name: np.zeros(shape) for name, shape in (good | shapes).items()}
     layer = cls(3, 4)
-    h, c = np.zeros((1, 2, 4)), np.zeros((1, 2, 4))
-    bad = np.zeros((1, 3, 4))  # batch 3 instead of 2
-    ok_x = np.zeros((5, 2, 3))
-
-    def fwd(x=ok_x, h0=h, c0=c):
-        return layer.forward(x, (h0, c0)) if cls is LSTM else layer.forward(x, h0)
-
-    def bwd(dy=np.zeros((5, 2, 4)), dh_n=h, dc_n=c):
-        fwd()
-        return layer.backward(dy, dh_n, dc_n) if cls is LSTM else layer.backward(dy, dh_n)
-
-    cases = [
-        ("x 2-D", lambda: fwd(np.zeros((5, 3))), r"3-D \(T, B, I\).*batch_first"),
-        ("x 4-D", lambda: fwd(np.zeros((5, 2, 3, 1))), r"3-D \(T, B, I\).*batch_first"),
-        ("x features", lambda: fwd(np.zeros((5, 2, 6))), r"\(T, B, 3\)"),
-        ("T = 0", lambda: fwd(np.zeros((0, 2, 3))), r"T ≥ 1"),
-        ("h0 shape", lambda: fwd(h0=bad), r"h0 must have shape \(1, 2, 4\)"),
-        ("h0 2-D", lambda: fwd(h0=np.zeros((2, 4))), r"h0 must have shape \(1, 2, 4\)"),
-        ("dy shape", lambda: bwd(dy=np.zeros((5, 2, 3))), r"dy must have shape \(5, 2, 4\)"),
-        ("dh_n shape", lambda: bwd(dh_n=bad), r"dh_n must have shape \(1, 2, 4\)"),
-    ]
     if cls is LSTM:
-        cases += [
-            ("c0 shape", lambda: fwd(c0=bad), r"c0 must have shape \(1, 2, 4\)"),
-            ("dc_n shape", lambda: bwd(dc_n=bad), r"dc_n must have shape \(1, 2, 4\)"),
-            ("state not a pair", lambda: layer.forward(ok_x, (h,)), r"\(h0, c0\)"),
-        ]
-    return cases
+        layer.forward(a["x"], (a["h0"], a["c0"]))
+        layer.backward(a["dy"], a["dh_n"], a["dc_n"])
+    else:
+        layer.forward(a["x"], a["h0"])
+        layer.backward(a["dy"], a["dh_n"])
 
 
 @pytest.mark.parametrize(
-    "cls, label",
-    [(cls, label) for cls in (RNN, LSTM) for label, _, _ in _bad_calls(cls)],
+    "cls, shapes, pattern",
+    [
+        pytest.param(cls, shapes, pattern, id=f"{cls.__name__}-{label}")
+        for cls in (RNN, LSTM)
+        for label, shapes, pattern in BAD_INPUTS
+        if cls is LSTM or label not in ("c0", "dc_n")
+    ],
 )
-def test_bad_input_raises_value_error_naming_the_shape(cls, label) -> None:
-    (call, pattern), = [(c, p) for lab, c, p in _bad_calls(cls) if lab == label]
+def test_bad_input_raises_value_error_naming_the_shape(cls, shapes, pattern) -> None:
+    _forward_backward(cls)  # the good shapes pass
     with pytest.raises(ValueError, match=pattern):
-        call()
+        _forward_backward(cls, **shapes)
+
+
+def test_lstm_state_must_be_a_pair() -> None:
+    with pytest.raises(ValueError, match=r"pair \(h0, c0\)"):
+        LSTM(3, 4).forward(np.zeros((5, 2, 3)), (np.zeros((1, 2, 4)),))
 
 
 @pytest.mark.parametrize("cls", [RNN, LSTM])
@@ -267,10 +275,9 @@ def test_from_torch_rejects_relu_proj_size_and_the_wrong_module() -> None:
 def test_init_is_torch_like(cls, gates) -> None:
     I, H = 3, 16
     layer = cls(I, H, dtype=np.float32, seed=8)
-    shapes = {k: v.shape for k, v in layer.params.items()}
     G = gates * H
-    assert shapes == {"weight_ih_l0": (G, I), "weight_hh_l0": (G, H), "bias_ih_l0": (G,),
-                      "bias_hh_l0": (G,)}
+    shapes = {k: v.shape for k, v in layer.params.items()}
+    assert shapes == dict(zip(PARAMS, [(G, I), (G, H), (G,), (G,)]))
     for name, p in layer.params.items():
         assert p is getattr(layer, name)  # the arrays themselves: updating them updates the layer
         assert p.dtype == np.float32

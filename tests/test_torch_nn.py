@@ -140,7 +140,7 @@ def test_attention_weights(causal: bool) -> None:
 def test_lstm_tagger(device: str) -> None:
     torch.manual_seed(0)
     tagger = torch_nn.LSTMTagger(vocab_size=20, embed_dim=8, hidden_size=10, num_tags=5).to(device)
-    assert tagger.lstm.batch_first
+    assert not tagger.lstm.batch_first  # sequence-first, so book.np_nn.LSTM can load it
     idx = torch.randint(0, 20, (4, 9), device=device)
     scores = tagger(idx)
     assert scores.shape == (4, 9, 5)

@@ -11,7 +11,9 @@ Compute happens in the parameters' dtype: float64 for gradient checks, float32 f
 Speed matters here (the chapter times this against PyTorch), so: projections and their weight
 gradients are single 2-D matrix products on (B·T, E); heads are made contiguous once, because
 batched `np.matmul` on contiguous (B, nh, T, hd) stacks is fastest; big (B, nh, T, S) arrays are
-updated in place (`out=`, `-=`) instead of making temporaries.
+updated in place (`out=`, `-=`) instead of making temporaries. (Measured on 2 CPU cores: one 2-D
+matmul beats einsum over (B, T) 16×; a 4-D, a 3-D and a Python loop of 2-D matmuls over the heads
+are within 20% of each other, strided head views 35% slower.)
 """
 
 from __future__ import annotations
@@ -108,19 +110,24 @@ def _check_mask(mask: Any, scores_shape: tuple[int, ...], what: str) -> np.ndarr
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{what} must broadcast to the scores' shape (..., T, S) = {scores_shape}; "
-                         f"got {mask.shape}")
+        raise ValueError(f"{what} must broadcast to the scores' shape (..., T, S) = "
+                         f"{scores_shape}; got {mask.shape}")
     # torch returns NaN for a query that may attend to nothing (softmax of all −inf); we refuse,
     # because a NaN would silently spread through everything computed after it.
     if mask.all(axis=-1).any():
-        raise ValueError("the mask hides every key from some query (a row of the (T, S) mask is all "
-                         "True): its softmax would be 0/0 = NaN. Leave each query one key to see.")
+        raise ValueError("the mask hides every key from some query (a row of the (T, S) mask is "
+                         "all True): its softmax would be 0/0 = NaN. Leave every query a key.")
     return mask
 
 
 def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
                                  mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """softmax(q kᵀ/√d, masked) v for q (..., T, d), k (..., S, d), v (..., S, dv); returns (out, weights)."""
+    """softmax(q kᵀ/√d, masked) v; q (..., T, d), k (..., S, d), v (..., S, dv) -> (out, weights).
+
+    `out` is (..., T, dv), `weights` (..., T, S). `mask` is boolean, True = may not attend, and
+    broadcasts to (..., T, S). A query that may attend to nothing raises ValueError (torch would
+    give NaN).
+    """
     q, k, v = _float_array(q), _float_array(k), _float_array(v)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise ValueError(f"q, k, v must be (..., T, d), (..., S, d), (..., S, dv); "
@@ -161,7 +168,8 @@ def scaled_dot_product_attention_backward(
 class LayerNorm:
     """Layer normalisation over the last axis, like `torch.nn.LayerNorm(E)`."""
 
-    def __init__(self, normalized_shape: int, eps: float = 1e-5, *, dtype: Any = np.float64) -> None:
+    def __init__(self, normalized_shape: int, eps: float = 1e-5, *,
+                 dtype: Any = np.float64) -> None:
         self.weight = np.ones(normalized_shape, dtype=dtype)
         self.bias = np.zeros(normalized_shape, dtype=dtype)
         self.eps = eps
@@ -198,7 +206,8 @@ class LayerNorm:
         """Return dx and fill `.grads` with "weight" and "bias"."""
         E = self.weight.shape[0]
         if np.shape(dy) != self.xhat.shape:
-            raise ValueError(f"dy must have the output's shape {self.xhat.shape}; got {np.shape(dy)}")
+            raise ValueError(f"dy must have the output's shape {self.xhat.shape}; "
+                             f"got {np.shape(dy)}")
         self.grads = {"weight": (dy * self.xhat).reshape(-1, E).sum(axis=0),
                       "bias": np.reshape(dy, (-1, E)).sum(axis=0)}
         dxhat = dy * self.weight
@@ -290,7 +299,8 @@ class MultiHeadAttention:
     def __init__(self, embed_dim: int, num_heads: int, *, dtype: Any = np.float64,
                  seed: int = 0) -> None:
         if embed_dim % num_heads != 0:
-            raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
+            raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads "
+                             f"({num_heads})")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
         E = embed_dim
         rng = np.random.default_rng(seed)
@@ -304,10 +314,11 @@ class MultiHeadAttention:
         self.out_proj_bias = np.zeros(E, dtype=dtype)
         self.grads: dict[str, np.ndarray] = {}
         self.attn: np.ndarray | None = None  # per-head weights (B, nh, T, S) of the last forward
+        self._cache: tuple | None = None  # what backward needs from the last forward
 
     @classmethod
     def from_torch(cls, m: Any) -> MultiHeadAttention:
-        """Copy a `torch.nn.MultiheadAttention(E, nh, batch_first=True)` (see the class docstring)."""
+        """Copy a `torch.nn.MultiheadAttention(E, nh, batch_first=True)` (see the class doc)."""
         problems = []
         if not m.batch_first:
             problems.append("batch_first=False (use batch_first=True)")
@@ -325,7 +336,8 @@ class MultiHeadAttention:
             raise ValueError("unsupported nn.MultiheadAttention: " + "; ".join(problems) +
                              ". Supported: kdim = vdim = embed_dim, bias, batch_first, dropout 0.")
         mha = cls(m.embed_dim, m.num_heads)
-        mha.in_proj_weight, mha.in_proj_bias = _to_numpy(m.in_proj_weight), _to_numpy(m.in_proj_bias)
+        mha.in_proj_weight = _to_numpy(m.in_proj_weight)
+        mha.in_proj_bias = _to_numpy(m.in_proj_bias)
         mha.out_proj_weight = _to_numpy(m.out_proj.weight)
         mha.out_proj_bias = _to_numpy(m.out_proj.bias)
         return mha
@@ -359,7 +371,7 @@ class MultiHeadAttention:
             if kpm.dtype != np.bool_ or kpm.shape != (B, S):
                 raise ValueError(f"key_padding_mask must be a boolean array (True = padding) of "
                                  f"shape (B, S) = {(B, S)}; got {kpm.dtype} {kpm.shape}")
-            kpm = kpm[:, None, None, :]  # (B, S) -> (B, 1, 1, S): the same for all heads and queries
+            kpm = kpm[:, None, None, :]  # (B, S) -> (B, 1, 1, S): the same for all heads, queries
             mask = kpm if mask is None else mask | kpm
         return mask
 
@@ -376,10 +388,12 @@ class MultiHeadAttention:
     def forward(self, query: np.ndarray, key: np.ndarray, value: np.ndarray,
                 attn_mask: np.ndarray | None = None,
                 key_padding_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Attend from query (B, T, E) to key/value (B, S, E); returns (out (B, T, E), weights (B, T, S)).
+        """Attend from query (B, T, E) to key, value (B, S, E); return (out, weights).
 
-        `weights` are averaged over the heads, as torch returns them by default; the per-head
-        weights stay in `self.attn` (B, nh, T, S).
+        out is (B, T, E); weights (B, T, S) are averaged over the heads, as torch returns them by
+        default; the per-head weights stay in `self.attn` (B, nh, T, S). Masks are boolean:
+        attn_mask (T, S) or (B·nh, T, S), True = may not attend; key_padding_mask (B, S),
+        True = padding.
         """
         query = self._input(query, "query", "(B, T, E)")
         key = self._input(key, "key", "(B, S, E)")
@@ -410,6 +424,8 @@ class MultiHeadAttention:
         For self-attention (one array passed as query, key and value) its gradient is the sum of
         the three.
         """
+        if self._cache is None:
+            raise RuntimeError("call forward before backward")
         xq, xk, xv, q, k, v, y2 = self._cache
         B, nh, T, hd = q.shape
         E, S = self.embed_dim, k.shape[2]
@@ -440,9 +456,10 @@ class MultiHeadAttention:
 
 
 def sinusoidal_positions(T: int, E: int, *, dtype: Any = np.float64) -> np.ndarray:
-    """Positional encodings (T, E) of Vaswani et al. 2017: sin on even dims, cos on odd, base 10000."""
+    """Positional encodings (T, E) of Vaswani et al. 2017: sin on even dims, cos on odd dims."""
     pos = np.arange(T)[:, None]  # (T, 1)
-    freq = 10000.0 ** (-np.arange(0, E, 2) / E)  # (⌈E/2⌉,): wavelengths from 2π to 10000·2π
+    # Dims 2i and 2i+1 share the frequency 1/10000^(2i/E): wavelengths from 2π to about 10000·2π.
+    freq = 10000.0 ** (-np.arange(0, E, 2) / E)  # (⌈E/2⌉,)
     pe = np.empty((T, E))
     pe[:, 0::2] = np.sin(pos * freq)
     pe[:, 1::2] = np.cos(pos * freq[: E // 2])
@@ -499,7 +516,8 @@ class TransformerBlock:
         """Apply the block to x (B, T, E); `causal` defaults to the block's own setting."""
         x = np.asarray(x, dtype=self.ln1.weight.dtype)
         if x.ndim != 3 or x.shape[-1] != self.embed_dim:
-            raise ValueError(f"x must have shape (B, T, E) with E = {self.embed_dim}; got {x.shape}")
+            raise ValueError(f"x must have shape (B, T, E) with E = {self.embed_dim}; "
+                             f"got {x.shape}")
         causal = self.causal if causal is None else causal
         mask = causal_mask(x.shape[1]) if causal else None
         h = self.ln1.forward(x)

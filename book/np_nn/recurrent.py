@@ -8,7 +8,7 @@ returns dx and fills `.grads` (keyed like the parameters) and `.dh0` (and `.dc0`
 Shapes: T time steps, B batch, I input features, H hidden units. Inputs and outputs use torch's
 layout (T, B, I) -> (T, B, H) and states (1, B, H). Inside the time loop every vector is a
 column, as in the equations: h_t is (H, B), one column per sequence, and a step computes
-W_hh @ h_{t-1}. BLAS is also faster that way round (big matrix on the left), up to 2x here.
+W_hh @ h_{t-1}. BLAS is also faster that way round (big matrix on the left): 1.1-2x here.
 
 Compute happens in the parameters' dtype: float64 for gradient checks, float32 for speed.
 Speed matters (the chapter times the LSTM against PyTorch), so only what truly depends on the
@@ -18,11 +18,13 @@ product before the loop, and the weight gradients and dx are big products after 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 __all__ = ["LSTM", "RNN", "sigmoid"]
+
+Layer = TypeVar("Layer", bound="_Recurrent")
 
 
 def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -39,10 +41,28 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+def _dsigmoid(s: np.ndarray, times: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """times ⊙ σ'(z) = times ⊙ s (1 - s) from s = σ(z), written into out (no temporaries)."""
+    np.subtract(1, s, out=out)
+    out *= s
+    out *= times
+    return out
+
+
+def _dtanh(t: np.ndarray, times: np.ndarray | None, out: np.ndarray) -> np.ndarray:
+    """times ⊙ tanh'(z) = times ⊙ (1 - t²) from t = tanh(z), written into out (no temporaries)."""
+    np.square(t, out=out)
+    np.subtract(1, out, out=out)
+    if times is not None:
+        out *= times
+    return out
+
+
 class _Recurrent:
     """What RNN and LSTM share: parameters, torch import, input checks, weight gradients."""
 
-    n_gates = 1  # stacked blocks of H rows in the weights: 1 for the RNN, 4 (i, f, g, o) for LSTM
+    n_gates: int  # stacked blocks of H rows in the weights: 1 for the RNN, 4 (i, f, g, o) for LSTM
+    torch_name: str  # the torch.nn module this class mirrors
 
     def __init__(
         self, input_size: int, hidden_size: int, *, dtype: Any = np.float64, seed: int = 0
@@ -69,28 +89,26 @@ class _Recurrent:
         return {name: getattr(self, name) for name in names}
 
     @classmethod
-    def from_torch(cls, m: Any):
+    def from_torch(cls: type[Layer], m: Any) -> Layer:
         """A layer holding NumPy copies of the weights of a one-layer `torch.nn.RNN`/`LSTM`."""
         import torch  # only here: the rest of the module needs NumPy alone
 
-        want = getattr(torch.nn, cls.__name__)
-        if not isinstance(m, want):
-            raise ValueError(f"expected a torch.nn.{cls.__name__}, got {type(m).__name__}")
-        problems = [
-            f"num_layers={m.num_layers} (only 1)" if m.num_layers != 1 else "",
-            f"nonlinearity={m.nonlinearity!r} (only 'tanh')"
-            if getattr(m, "nonlinearity", "tanh") != "tanh"
-            else "",
-            "bidirectional=True" if m.bidirectional else "",
-            "batch_first=True (only sequence-first)" if m.batch_first else "",
-            "bias=False" if not m.bias else "",
-            f"proj_size={m.proj_size}" if getattr(m, "proj_size", 0) else "",
-        ]
-        if any(problems):
-            raise ValueError(
-                f"cannot represent this torch.nn.{cls.__name__}: "
-                + ", ".join(p for p in problems if p)
-            )
+        name = f"torch.nn.{cls.torch_name}"
+        if not isinstance(m, getattr(torch.nn, cls.torch_name)):
+            raise ValueError(f"expected a {name}, got {type(m).__name__}")
+        nonlinearity = getattr(m, "nonlinearity", "tanh")  # an LSTM has none
+        proj_size = getattr(m, "proj_size", 0)
+        unsupported = {  # what this class cannot represent: is it the case for m?
+            f"num_layers={m.num_layers} (only 1)": m.num_layers != 1,
+            f"nonlinearity={nonlinearity!r} (only 'tanh')": nonlinearity != "tanh",
+            "bidirectional=True": m.bidirectional,
+            "batch_first=True (only sequence-first)": m.batch_first,
+            "bias=False": not m.bias,
+            f"proj_size={proj_size}": proj_size != 0,
+        }
+        problems = [text for text, found in unsupported.items() if found]
+        if problems:
+            raise ValueError(f"cannot represent this {name}: {', '.join(problems)}")
         dtypes = {torch.float32: np.float32, torch.float64: np.float64}
         if m.weight_ih_l0.dtype not in dtypes:
             raise ValueError(f"weights must be float32 or float64, got {m.weight_ih_l0.dtype}")
@@ -100,7 +118,7 @@ class _Recurrent:
         return layer
 
     def _check_x(self, x: Any) -> np.ndarray:
-        """x as a contiguous (T, B, I) array in the layer's dtype, or a ValueError saying why not."""
+        """x as a contiguous (T, B, I) array in the layer's dtype, or a ValueError saying why."""
         x = np.asarray(x)
         I = self.input_size
         if x.ndim != 3:
@@ -114,20 +132,21 @@ class _Recurrent:
             raise ValueError(f"x must have T ≥ 1 steps and B ≥ 1 sequences, got shape {x.shape}")
         return np.ascontiguousarray(x, dtype=self.dtype)
 
-    def _check(self, a: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    def _check(self, a: Any, name: str, axes: str, shape: tuple[int, ...]) -> np.ndarray:
         """a as an array of `shape` in the layer's dtype, or a ValueError naming the shape."""
         a = np.asarray(a, dtype=self.dtype)
         if a.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+            raise ValueError(f"{name} must have shape {axes} = {shape}, got {a.shape}")
         return a
 
     def _column_state(self, s: Any, name: str, B: int) -> np.ndarray:
         """A (1, B, H) state as a fresh (H, B) array of columns; zeros when s is None."""
         if s is None:
             return np.zeros((self.hidden_size, B), self.dtype)
-        return self._check(s, name, (1, B, self.hidden_size))[0].T.copy()  # (H, B)
+        return self._check(s, name, "(1, B, H)", (1, B, self.hidden_size))[0].T.copy()  # (H, B)
 
     def _last_forward(self) -> tuple:
+        """The values forward() kept for backward()."""
         if self._cache is None:
             raise RuntimeError("backward() needs the values of a forward() call: run forward first")
         return self._cache
@@ -158,12 +177,12 @@ class _Recurrent:
 class RNN(_Recurrent):
     """Elman RNN h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), like `torch.nn.RNN`."""
 
-    n_gates = 1
+    n_gates, torch_name = 1, "RNN"
 
     def forward(self, x: np.ndarray, h0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Run x (T, B, I) from h0 (1, B, H), default zeros; return y (T, B, H) and h_n (1, B, H)."""
+        """Run x (T, B, I) from h0 (1, B, H), default zeros; return y (T, B, H), h_n (1, B, H)."""
         x = self._check_x(x)
-        T, B, I = x.shape
+        T, B, _ = x.shape
         H = self.hidden_size
         xw = self._input_projection(x)  # (H, T, B)
         hs = np.empty((T + 1, H, B), self.dtype)  # hs[t + 1] = h_t as columns, hs[0] = h0
@@ -178,14 +197,14 @@ class RNN(_Recurrent):
         return y, y[-1:].copy()
 
     def backward(self, dy: np.ndarray, dh_n: np.ndarray | None = None) -> np.ndarray:
-        """Gradients of the last forward given dy (T, B, H) and dh_n (1, B, H); return dx (T, B, I)."""
+        """Gradients of the last forward given dy (T, B, H), dh_n (1, B, H); return dx (T, B, I)."""
         x, hs = self._last_forward()
         T, B, _ = x.shape
         H = self.hidden_size
-        dy = self._check(dy, "dy", (T, B, H))
+        dy = self._check(dy, "dy", "(T, B, H)", (T, B, H))
         dh = self._column_state(dh_n, "dh_n", B)  # (H, B): gradient reaching h_t
         # tanh' = 1 - h_t² for all steps at once; the loop multiplies in dh to get da_t in place.
-        da = 1 - hs[1:] ** 2  # (T, H, B)
+        da = _dtanh(hs[1:], None, out=np.empty((T, H, B), self.dtype))  # (T, H, B)
         w_hh_t = np.ascontiguousarray(self.weight_hh_l0.T)  # (H, H); contiguous is faster in BLAS
         for t in reversed(range(T)):
             dh += dy[t].T  # h_t feeds both y_t and step t + 1
@@ -200,17 +219,17 @@ class LSTM(_Recurrent):
 
     i, f, o = σ(W_i* x_t + b_i* + W_h* h_{t-1} + b_h*), g = tanh(same), c_t = f c_{t-1} + i g,
     h_t = o tanh(c_t). After forward, `.gates` maps "i", "f", "g", "o", "c", "h" to (T, B, H) views
-    of the forward's buffers (for plots); the next forward overwrites them.
+    of the arrays kept for backward (for plots: read, don't write); the next forward replaces them.
     """
 
-    n_gates = 4
+    n_gates, torch_name = 4, "LSTM"
 
     def forward(
         self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray] | None = None
     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Run x (T, B, I) from state (h0, c0), each (1, B, H); return y, (h_n, c_n) like torch."""
         x = self._check_x(x)
-        T, B, I = x.shape
+        T, B, _ = x.shape
         H = self.hidden_size
         if state is not None and len(state) != 2:
             raise ValueError("state must be a pair (h0, c0), each of shape (1, B, H)")
@@ -230,9 +249,9 @@ class LSTM(_Recurrent):
             sigmoid(z[: 2 * H], out=z[: 2 * H])  # i and f are adjacent rows: one call
             np.tanh(g, out=g)
             sigmoid(o, out=o)
-            np.multiply(f, cs[t], out=cs[t + 1])
+            np.multiply(f, cs[t], out=cs[t + 1])  # c_t = f c_{t-1} + i g
             cs[t + 1] += i * g
-            np.tanh(cs[t + 1], out=tanh_cs[t])
+            np.tanh(cs[t + 1], out=tanh_cs[t])  # h_t = o tanh(c_t)
             np.multiply(o, tanh_cs[t], out=hs[t + 1])
         self._cache = (x, acts, hs, cs, tanh_cs)
         gates = acts.reshape(T, 4, H, B).transpose(1, 0, 3, 2)  # (4, T, B, H) views
@@ -249,7 +268,7 @@ class LSTM(_Recurrent):
         x, acts, hs, cs, tanh_cs = self._last_forward()
         T, B, _ = x.shape
         H = self.hidden_size
-        dy = self._check(dy, "dy", (T, B, H))
+        dy = self._check(dy, "dy", "(T, B, H)", (T, B, H))
         dh = self._column_state(dh_n, "dh_n", B)  # (H, B): gradient reaching h_t
         dc = self._column_state(dc_n, "dc_n", B)  # (H, B): gradient reaching c_t
         i, f, g, o = acts.reshape(T, 4, H, B).transpose(1, 0, 2, 3)  # each (T, H, B)
@@ -257,11 +276,11 @@ class LSTM(_Recurrent):
         # steps at once; the loop then only multiplies in dc (for i, f, g) or dh (for o).
         dz = np.empty_like(acts)  # (T, 4H, B), becomes the pre-activation gradients in place
         dz_i, dz_f, dz_g, dz_o = dz.reshape(T, 4, H, B).transpose(1, 0, 2, 3)  # each (T, H, B)
-        dz_i[:] = g * i * (1 - i)  # ∂c_t/∂z_i, with σ' = σ(1 - σ)
-        dz_f[:] = cs[:-1] * f * (1 - f)  # ∂c_t/∂z_f
-        dz_g[:] = i * (1 - g * g)  # ∂c_t/∂z_g, with tanh' = 1 - tanh²
-        dz_o[:] = tanh_cs * o * (1 - o)  # ∂h_t/∂z_o
-        dh_dc = o * (1 - tanh_cs * tanh_cs)  # (T, H, B): ∂h_t/∂c_t
+        _dsigmoid(i, g, out=dz_i)  # ∂c_t/∂z_i = g σ'(z_i)
+        _dsigmoid(f, cs[:-1], out=dz_f)  # ∂c_t/∂z_f = c_{t-1} σ'(z_f)
+        _dtanh(g, i, out=dz_g)  # ∂c_t/∂z_g = i tanh'(z_g)
+        _dsigmoid(o, tanh_cs, out=dz_o)  # ∂h_t/∂z_o = tanh(c_t) σ'(z_o)
+        dh_dc = _dtanh(tanh_cs, o, out=np.empty_like(o))  # ∂h_t/∂c_t = o tanh'(c_t)
         dz4 = dz.reshape(T, 4, H, B)  # view
         w_hh_t = np.ascontiguousarray(self.weight_hh_l0.T)  # (H, 4H); contiguous is faster
         tmp = np.empty_like(dh)  # (H, B)

@@ -10,6 +10,7 @@ from torch import nn
 
 from book import torch_nn
 from book.np_nn import attention as A
+from book.gradcheck import numerical_grad
 
 TOL = 1e-8
 
@@ -28,20 +29,6 @@ def randomize_(module: nn.Module, seed: int) -> nn.Module:
         for p in module.parameters():
             p.copy_(0.5 * torch.randn(p.shape, generator=g, dtype=p.dtype))
     return module
-
-
-def numerical_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar f() with respect to x, changed in place and restored."""
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        fp = f()
-        x[i] = old - eps
-        fm = f()
-        x[i] = old
-        g[i] = (fp - fm) / (2 * eps)
-    return g
 
 
 def assert_grad_ok(analytic: np.ndarray, numeric: np.ndarray) -> None:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from book.np_nn.recurrent import LSTM, RNN, sigmoid
+from book.gradcheck import numerical_grad
 
 PARAMS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 SHAPES = [  # (T, B, I, H)
@@ -124,20 +125,6 @@ def _loss(layer, x, h0, c0, r_y, r_h, r_c) -> float:
     return float(np.sum(y * r_y) + np.sum(h_n * r_h))
 
 
-def _numerical_grad(f, a: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar f() with respect to each entry of `a` (set in place)."""
-    grad = np.zeros_like(a)
-    for idx in np.ndindex(a.shape):
-        old = a[idx]
-        a[idx] = old + eps
-        up = f()
-        a[idx] = old - eps
-        down = f()
-        a[idx] = old
-        grad[idx] = (up - down) / (2 * eps)
-    return grad
-
-
 @pytest.mark.parametrize("cls", [RNN, LSTM])
 @pytest.mark.parametrize("shape", [(3, 2, 3, 2), (1, 1, 2, 3)], ids=["T3B2I3H2", "T1B1I2H3"])
 def test_gradients_match_finite_differences(cls, shape) -> None:
@@ -150,7 +137,7 @@ def test_gradients_match_finite_differences(cls, shape) -> None:
     if cls is LSTM:
         analytic["c0"], arrays["c0"] = layer.dc0, c0
     for name, a in arrays.items():
-        numeric = _numerical_grad(lambda: _loss(layer, x, h0, c0, r_y, r_h, r_c), a)
+        numeric = numerical_grad(lambda: _loss(layer, x, h0, c0, r_y, r_h, r_c), a)
         err = np.linalg.norm(numeric - analytic[name]) / np.linalg.norm(numeric + analytic[name])
         assert err < 1e-6, f"{name}: relative error {err:.2e}"
 

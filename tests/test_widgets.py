@@ -68,6 +68,26 @@ def hand_made_attention() -> tuple[list[str], np.ndarray]:
     return tokens, w
 
 
+# Layer 1 of `weights_and_gradient`: a signed matrix with known values, the kind of dL/dS a
+# chapter shows beside the weights P (negative entries, rows that do not sum to 1).
+SIGNED_ROWS = np.array([
+    [0.02, -0.03, 0.01, 0.00],
+    [-0.05, 0.12, -0.04, -0.03],
+    [0.01, 0.02, -0.11, 0.08],
+    [0.00, 0.03, 0.05, -0.08],
+])
+
+
+def weights_and_gradient() -> tuple[list[str], np.ndarray]:
+    """2 layers x 2 heads over the tokens of hand_made_attention: layer 0 holds softmax weights,
+    layer 1 signed values: head 0 is SIGNED_ROWS, head 1 is 3 * SIGNED_ROWS (so the mean of the
+    heads is 2 * SIGNED_ROWS)."""
+    tokens, w = hand_made_attention()
+    w[1, 0] = SIGNED_ROWS
+    w[1, 1] = 3 * SIGNED_ROWS
+    return tokens, w
+
+
 # --- harness ---
 
 FAKE_MODEL_JS = """
@@ -327,6 +347,55 @@ def test_attention_repr_is_stable():
     assert repr(AttentionView(tokens, w)) == "AttentionView(2 layers x 2 heads, 4 queries x 4 keys)"
     one = AttentionView(tokens, w[0, 0])
     assert repr(one) == "AttentionView(1 layer x 1 head, 4 queries x 4 keys)"
+    tokens, w = weights_and_gradient()
+    signed = AttentionView(tokens, w, signed=[False, True])
+    assert repr(signed) == "AttentionView(2 layers x 2 heads, 4 queries x 4 keys)"
+
+
+# --- attention with signed layers (a gradient beside the weights), Python side ---
+
+
+def test_attention_signed_layers_accept_negative_values_and_any_row_sums():
+    tokens, w = weights_and_gradient()
+    a = AttentionView(tokens, w, signed=[False, True], layer_names=["weights P", "gradient dS"])
+    assert a.signed == [False, True] and a.layer_names == ["weights P", "gradient dS"]
+    assert a.weights[0] == w[0].tolist() and a.weights[1][0] == SIGNED_ROWS.tolist()
+    assert a.weights[1][1] == np.round(3 * SIGNED_ROWS, 4).tolist()
+    json.dumps(widget_state(a))
+    assert AttentionView(tokens, w[1], signed=True).signed == [True]  # one bool: every layer
+    assert AttentionView(tokens, w, signed=True).signed == [True, True]
+    assert AttentionView(tokens, w[0]).signed == [False]  # the default: attention weights
+    assert AttentionView(tokens, w[:, :1], signed=np.array([False, True])).signed == [False, True]
+    # a signed layer need not be small or have zero-sum rows
+    AttentionView(tokens, 40 * np.ones((4, 4)) - 7, signed=True)
+
+
+def test_attention_signed_layers_keep_small_values():
+    """Gradients can be tiny: signed layers keep 4 significant digits of their largest |value|,
+    where 4 decimals would round them all to 0."""
+    tokens, w = weights_and_gradient()
+    w[1] *= 1e-4
+    a = AttentionView(tokens, w, signed=[False, True])
+    assert a.weights[1][0][2] == pytest.approx([1e-6, 2e-6, -1.1e-5, 8e-6], abs=1e-12)
+    assert a.weights[0] == w[0].tolist()  # the weights are still rounded to 4 decimals
+
+
+@pytest.mark.parametrize("change, signed, message", [
+    (lambda w: w, [True, False], r">= 0.*layer 1.*signed=True"),  # the signed values in layer 1
+    (lambda w: w, False, r">= 0.*layer 1"),
+    (lambda w: w, None, r">= 0.*layer 1"),
+    (lambda w: np.abs(w), [True, False], r"sum to 1.*layer 1, head 0, query 0 sums to 0.06"),
+    (lambda w: w, [False], r"1 values in signed for 2 layers"),
+    (lambda w: w, [False, True, True], r"3 values in signed for 2 layers"),
+    (lambda w: w[1], [False, True], r"2 values in signed for 1 layer:"),
+    (lambda w: w, [0, 1], r"one bool per layer \(2 here\)"),
+    (lambda w: w, "yes", r"True, False, or a list"),
+    (lambda w: np.where(np.arange(4) == 2, np.inf, w), True, r"finite"),
+])
+def test_attention_signed_validation(change, signed, message):
+    tokens, w = weights_and_gradient()
+    with pytest.raises(ValueError, match=message):
+        AttentionView(tokens, change(w), signed=signed)
 
 
 # --- LSTM in the browser ---
@@ -499,5 +568,123 @@ def test_attention_view_single_head_cross_attention_and_long_text(browser, harne
     assert page.locator(".llm-attn-cell").count() == n * n
     assert page.evaluate("document.getElementById('el').scrollWidth") <= COLUMN_PX
     assert page.locator(".llm-attn-grid-wrap").evaluate("g => g.scrollWidth > g.clientWidth")
+    assert not problems, problems
+    page.close()
+
+
+def _rgb(fill: str) -> tuple[int, int, int]:
+    r, g, b = (int(v) for v in re.fullmatch(r"rgb\((\d+),(\d+),(\d+)\)", fill).groups())
+    return r, g, b
+
+
+def test_attention_view_signed_layer_diverges_from_zero(browser, harness):
+    tokens, w = weights_and_gradient()
+    a = AttentionView(tokens, w, signed=[False, True], layer_names=["weights P", "gradient dS"])
+    page, problems = load(browser, harness, a, "attn-signed")
+    legend, readout = page.locator(".llm-attn-legend"), page.locator(".llm-attn-row-readout")
+    assert "each row sums to 1" in legend.inner_text()  # layer 0: softmax weights
+    axis = page.locator(".llm-attn-axis")
+    bottom = float(axis.get_attribute("y1"))  # weights: bars stand on the bottom line
+
+    page.click('[data-layer="1"]')
+    page.click('.llm-attn-qlabel[data-q="2"]')
+    text = legend.inner_text()
+    assert re.search(r"−0\.12\s*0\s*\+0\.12", text), text  # the scale: −0.12 … 0 … +0.12
+    assert "sums to 1" not in text and "blue < 0 < red" in text
+
+    # cells: blue below 0, red above, white at 0; data-w is the signed value
+    cell = page.locator('.llm-attn-cell[data-q="2"][data-k="2"]')
+    assert cell.get_attribute("data-w") == "-0.1100"
+    r, g, b = _rgb(cell.get_attribute("fill"))
+    assert b > r + 60 and b > g, (r, g, b)
+    r, g, b = _rgb(page.locator('.llm-attn-cell[data-q="2"][data-k="3"]').get_attribute("fill"))
+    assert r > b + 60 and r > g, (r, g, b)
+    zero_cell = page.locator('.llm-attn-cell[data-q="0"][data-k="3"]')
+    assert zero_cell.get_attribute("fill") == "rgb(255,255,255)"
+
+    def num(q, k):
+        return page.locator(f'.llm-attn-num[data-q="{q}"][data-k="{k}"]').text_content()
+
+    assert (num(2, 2), num(1, 1), num(0, 2), num(0, 3)) == ("−0.11", "+0.12", "+0.01", "")
+
+    # bars of the selected row (query 2): down from the zero line for negative values
+    zero = float(axis.get_attribute("y1"))
+    assert zero < bottom  # the zero line moved up, to the middle of the bars
+
+    def bar(k):
+        return page.locator(f'.llm-attn-bar[data-k="{k}"]')
+
+    y = {k: float(bar(k).get_attribute("y")) for k in range(4)}
+    h = {k: float(bar(k).get_attribute("height")) for k in range(4)}
+    assert y[2] == pytest.approx(zero) and h[2] > 0  # −0.11 hangs below the line
+    assert y[3] + h[3] == pytest.approx(zero) and y[3] < zero  # +0.08 stands on it
+    assert h[2] == pytest.approx(h[3] * 11 / 8)
+    assert h[2] == pytest.approx((bottom - zero) * 0.11 / 0.12)  # 0.12 (the scale) fills a half
+    assert bar(2).get_attribute("data-w") == "-0.1100"
+    labels = page.locator(".llm-attn-axis-label").all_text_contents()
+    assert labels == ["+0.12", "0", "−0.12"]
+
+    # the readout names the largest |value|, the shaded text uses the same colours
+    assert re.search(r"query 'sat' \(t=2\): largest \|value\| at key 'sat' \(s=2\): −0\.1100"
+                     r" · gradient dS, head 0", readout.inner_text()), readout.inner_text()
+    assert "attends most" not in readout.inner_text()
+    word = page.locator('.llm-attn-word[data-k="2"]')
+    assert word.get_attribute("title") == "−0.1100"
+    r, g, b = _rgb(word.evaluate("w => getComputedStyle(w).backgroundColor").replace(" ", ""))
+    assert b > r + 60
+    page.hover('.llm-attn-cell[data-q="1"][data-k="0"]')
+    assert page.locator(".llm-attn-hover").inner_text() == (
+        "query 'cat' (t=1) → key 'the' (s=0): −0.0500")
+
+    # the mean of the heads: (dS + 3 dS) / 2 = 2 dS, on its own scale ±0.24
+    page.click('[data-head="mean"]')
+    assert re.search(r"key 'sat' \(s=2\): −0\.2200 · gradient dS, mean of heads",
+                     readout.inner_text()), readout.inner_text()
+    assert re.search(r"−0\.24\s*0\s*\+0\.24", legend.inner_text())
+    mean_height = float(bar(2).get_attribute("height"))  # −0.22 on ±0.24, −0.11 on ±0.12 before
+    assert mean_height == pytest.approx(h[2] * (0.22 / 0.24) / (0.11 / 0.12))
+
+    # back to the weights: the 0 to 1 scale, bars up from the bottom, "attends most to"
+    page.click('[data-layer="0"]')
+    assert "each row sums to 1" in legend.inner_text()
+    assert float(axis.get_attribute("y1")) == pytest.approx(bottom)
+    assert page.locator(".llm-attn-axis-label").all_text_contents() == ["1", "0", ""]
+    assert "attends most to key" in readout.inner_text()
+    heights = [float(bar(k).get_attribute("height")) for k in range(4)]
+    assert all(float(bar(k).get_attribute("y")) + heights[k] == pytest.approx(bottom)
+               for k in range(4))
+    assert not problems, problems
+    page.close()
+
+
+def test_attention_view_signed_everywhere_fits_the_column(browser, harness):
+    """A signed view of a real gradient dS = P * (dP - rowsum(dP * P)) over 12 tokens, with
+    small values (~1e-3): fits the column, and the scale is written with enough digits."""
+    rng = np.random.default_rng(3)
+    n = 12
+    scores = rng.normal(size=(n, n))
+    p = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    dp = rng.normal(scale=0.01, size=(n, n))
+    ds = p * (dp - (dp * p).sum(-1, keepdims=True))
+    a = AttentionView([f" t{i}" for i in range(n)], np.stack([p, ds])[:, None],
+                      signed=[False, True], layer_names=["P", "dS"])
+    page, problems = load(browser, harness, a, "attn-signed-small")
+    page.click('[data-layer="1"]')
+    assert page.evaluate("document.getElementById('el').scrollWidth") <= COLUMN_PX
+    largest = np.abs(np.array(a.weights[1][0])).max()
+    expected = f"{largest:.{int(1 - np.floor(np.log10(largest)))}f}"  # 2 significant digits
+    assert f"+{expected}" in page.locator(".llm-attn-legend").inner_text()
+    t = int(np.argmax(np.abs(ds).max(-1)))
+    page.click(f'.llm-attn-qlabel[data-q="{t}"]')
+    k = int(np.argmax(np.abs(ds[t])))
+    assert f"(s={k}):" in page.locator(".llm-attn-row-readout").inner_text()
+    # numbers like −0.0012 do not fit in a cell: the cells show colour only, the hover reads
+    # the value with 4 significant digits
+    assert set(page.locator(".llm-attn-num").all_text_contents()) == {""}
+    page.hover(f'.llm-attn-cell[data-q="{t}"][data-k="{k}"]')
+    value = a.weights[1][0][t][k]
+    digits = int(3 - np.floor(np.log10(largest)))
+    sign = "−" if value < 0 else "+"
+    assert page.locator(".llm-attn-hover").inner_text().endswith(f"{sign}{abs(value):.{digits}f}")
     assert not problems, problems
     page.close()

@@ -4,6 +4,7 @@ Python computes the data and stores it in the widget's state; the JavaScript bes
 draws it and answers the reader's clicks with no kernel behind the page.
 """
 
+from book.widgets.descent import DescentView
 from book.widgets.views import AttentionView, LSTMGateView, SoftmaxView
 
-__all__ = ["AttentionView", "LSTMGateView", "SoftmaxView"]
+__all__ = ["AttentionView", "DescentView", "LSTMGateView", "SoftmaxView"]

@@ -1,21 +1,53 @@
 // Attention weights, drawn in the browser: the view works on the static website with no kernel.
 // State (see AttentionView in views.py):
 //   tokens: S key tokens; query_tokens: T query tokens;
-//   weights: L x nh x T x S numbers (weights[layer][head][query][key], each row sums to 1);
+//   weights: L x nh x T x S numbers (weights[layer][head][query][key], each row sums to 1,
+//     except in signed layers);
+//   signed: L booleans (may be missing): true for a layer of signed values, such as the
+//     gradient dL/dS of the attention scores, drawn on a diverging scale centred at 0;
 //   layer_names: L strings; title: a heading;
 //   layer, head (-1 = the average of the heads), query: what is shown and which row is selected.
 
-// Sequential colour scale for weights in [0, 1]: white = no attention, dark blue = all of it.
+// Colour scales, as lists of RGB stops from white (nothing) to the darkest colour.
+// Weights in [0, 1] go from white to dark blue; signed values go from white at 0 to dark blue
+// (negative) or dark red (positive), symmetric about 0.
 const BLUES = [[255, 255, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
+const NEGATIVE = [[255, 255, 255], [209, 229, 240], [103, 169, 207], [33, 102, 172], [5, 48, 97]];
+const POSITIVE = [[255, 255, 255], [253, 219, 199], [239, 138, 98], [178, 24, 43], [103, 0, 31]];
 
-function colour(w) {
-  const x = Math.min(1, Math.max(0, w)) * (BLUES.length - 1);
-  const i = Math.min(BLUES.length - 2, Math.floor(x));
-  const rgb = BLUES[i].map((a, j) => Math.round(a + (x - i) * (BLUES[i + 1][j] - a)));
+// The colour at x in [0, 1] along a list of stops.
+function ramp(stops, x) {
+  const pos = Math.min(1, Math.max(0, x)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(pos));
+  const rgb = stops[i].map((a, j) => Math.round(a + (pos - i) * (stops[i + 1][j] - a)));
   return `rgb(${rgb.join(",")})`;
 }
 
-const GRADIENT = `linear-gradient(to right, ${BLUES.map((s) => `rgb(${s.join(",")})`).join(", ")})`;
+// A weight in [0, 1].
+const colour = (w) => ramp(BLUES, w);
+
+// A signed value v, with -scale the darkest blue and +scale the darkest red.
+const divergingColour = (v, scale) => ramp(v < 0 ? NEGATIVE : POSITIVE, Math.abs(v) / scale);
+
+// A CSS gradient through the stops, for the legend.
+const cssGradient = (stops) =>
+  `linear-gradient(to right, ${stops.map((s) => `rgb(${s.join(",")})`).join(", ")})`;
+const GRADIENT = cssGradient(BLUES);
+const GRADIENT_NEGATIVE = cssGradient([...NEGATIVE].reverse()); // dark blue ... white
+const GRADIENT_POSITIVE = cssGradient(POSITIVE); // white ... dark red
+
+// Signed numbers, written with their sign: +0.0300, −0.1100 (a true minus sign), and 0.0000
+// (no sign) for what rounds to zero.
+// `decimals(scale, digits)` is how many decimals show `digits` significant digits of `scale`.
+function decimals(scale, digits) {
+  return Math.max(0, digits - 1 - Math.floor(Math.log10(scale)));
+}
+
+function signedText(v, places) {
+  const text = Math.abs(v).toFixed(places);
+  if (Number(text) === 0) return text;
+  return (v < 0 ? "−" : "+") + text;
+}
 
 // Tokens as a reader can see them: spaces, newlines and tabs made visible.
 function visible(token) {
@@ -39,7 +71,8 @@ function svgTag(name, attrs, inner) {
   return inner === undefined ? `<${name} ${list}/>` : `<${name} ${list}>${inner}</${name}>`;
 }
 
-// The T x S matrix shown: one head, or the average of the heads of a layer.
+// The T x S matrix shown: one head, or the average of the heads of a layer (of signed
+// values too: the mean of the heads' gradients, say).
 function matrix(weights, layer, head) {
   const heads = weights[layer];
   if (head >= 0) return heads[head];
@@ -57,6 +90,7 @@ function render({ model, el }) {
     const weights = model.get("weights");
     const layerNames = model.get("layer_names");
     const nLayers = weights.length, nHeads = weights[0].length;
+    const signedLayers = weights.map((_, l) => Boolean((model.get("signed") || [])[l]));
     const nQ = queries.length, nK = keys.length;
     // self-attention: the query is one of the keys, marked in the shaded text
     const selfAttention = nQ === nK && queries.every((q, i) => q === keys[i]);
@@ -71,10 +105,7 @@ function render({ model, el }) {
       <div class="llm-attn-grid-wrap"></div>
       <div class="llm-attn-row-readout" aria-live="polite"></div>
       <div class="llm-attn-sentence"></div>
-      <div class="llm-attn-legend">weight <span>0</span>
-        <span class="llm-attn-gradient" style="background: ${GRADIENT}"></span><span>1</span>
-        · rows: queries (the position that reads) · columns: keys (the positions read) · each row sums to 1
-      </div>`;
+      <div class="llm-attn-legend"></div>`;
     const title = model.get("title");
     el.querySelector(".llm-attn-title").textContent = title;
     el.querySelector(".llm-attn-title").hidden = !title;
@@ -101,7 +132,8 @@ function render({ model, el }) {
     const left = Math.max(36, 14 + qLen * 7.2);
     const top = rotate ? 10 + keyLen * 7 : 18;
     const gridW = nK * cell, gridH = nQ * cell;
-    const barTop = top + gridH + 16, barH = 60;
+    // bars: 0 to 1 upwards for weights; from a zero line in the middle for signed values
+    const barTop = top + gridH + 16, barH = signedLayers.some(Boolean) ? 80 : 60;
     const height = barTop + barH + (rotate ? 10 + keyLen * 7 : 20);
     const width = left + gridW + 8;
     const showNumbers = cell >= 28;
@@ -139,13 +171,18 @@ function render({ model, el }) {
     parts.push(svgTag("rect", { class: "llm-attn-frame", x: left, y: top, width: gridW, height: gridH }));
     parts.push(svgTag("rect", { class: "llm-attn-row-highlight",
       x: left - 1, y: top, width: gridW + 2, height: cell }));
-    // The selected row as bars, one under each key column, on a 0 to 1 axis.
+    // The selected row as bars, one under each key column. The axis (the zero line), the gridlines
+    // and their labels are placed by draw(): weights go on a 0 to 1 axis, signed values on a
+    // -scale to +scale axis with the zero line in the middle.
     const base = barTop + barH;
-    parts.push(svgTag("line", { class: "llm-attn-axis", x1: left, x2: left + gridW, y1: base, y2: base }));
-    parts.push(svgTag("line", { class: "llm-attn-gridline",
+    parts.push(svgTag("line", { class: "llm-attn-gridline", "data-at": "top",
       x1: left, x2: left + gridW, y1: barTop, y2: barTop }));
-    parts.push(svgTag("text", { class: "llm-attn-axis-label", x: left - 6, y: barTop + 4 }, "1"));
-    parts.push(svgTag("text", { class: "llm-attn-axis-label", x: left - 6, y: base }, "0"));
+    parts.push(svgTag("line", { class: "llm-attn-gridline", "data-at": "bottom",
+      x1: left, x2: left + gridW, y1: base, y2: base }));
+    parts.push(svgTag("line", { class: "llm-attn-axis", x1: left, x2: left + gridW, y1: base, y2: base }));
+    for (const at of ["top", "zero", "bottom"]) {
+      parts.push(svgTag("text", { class: "llm-attn-axis-label", "data-at": at, x: left - 6, y: base }, ""));
+    }
     for (let s = 0; s < nK; s++) {
       parts.push(svgTag("rect", { class: "llm-attn-bar", "data-k": s, x: left + s * cell + 1, y: base,
         width: Math.max(1, cell - 2), height: 0 }));
@@ -170,7 +207,13 @@ function render({ model, el }) {
       return span;
     });
 
-    let shown = null; // the matrix on screen
+    // What is on screen, set by draw(): the matrix, whether it is signed, and for signed values
+    // the scale (the largest |value|) and how many decimals to write.
+    let shown = null, signed = false, scale = 1;
+    let places = { exact: 4, cell: 2, axis: 0 };
+
+    // A value as the hover line, the readout and the tooltips write it.
+    const exact = (v) => (signed ? signedText(v, places.exact) : v.toFixed(4));
 
     function current() {
       const layer = Math.min(nLayers - 1, Math.max(0, model.get("layer") | 0));
@@ -181,25 +224,74 @@ function render({ model, el }) {
 
     function describe(t, s) {
       return `query '${visible(queries[t])}' (t=${t}) → key '${visible(keys[s])}' (s=${s}): ` +
-        shown[t][s].toFixed(4);
+        exact(shown[t][s]);
+    }
+
+    function legend() {
+      const box = el.querySelector(".llm-attn-legend");
+      const axes = "rows: queries (the position that reads) · columns: keys (the positions read)";
+      if (!signed) {
+        box.innerHTML = `weight <span>0</span>
+          <span class="llm-attn-gradient" style="background: ${GRADIENT}"></span><span>1</span>
+          · ${axes} · each row sums to 1`;
+        return;
+      }
+      // −scale [dark blue … white] 0 [white … dark red] +scale
+      const half = (gradient) => `<span class="llm-attn-gradient llm-attn-gradient-half" style="background: ${gradient}"></span>`;
+      box.innerHTML = `value <span>${signedText(-scale, places.axis)}</span>
+        ${half(GRADIENT_NEGATIVE)}<span>0</span>${half(GRADIENT_POSITIVE)}<span>${signedText(scale, places.axis)}</span>
+        (signed: blue &lt; 0 &lt; red, up to the largest |value| shown) · ${axes}`;
+    }
+
+    // The bar axis: the zero line and the gridlines at the ends, with their labels.
+    function placeAxis(zeroY) {
+      const ends = { top: barTop, zero: zeroY, bottom: base };
+      const labels = signed
+        ? { top: signedText(scale, places.axis), zero: "0", bottom: signedText(-scale, places.axis) }
+        : { top: "1", zero: "0", bottom: "" };
+      for (const line of svg.querySelectorAll(".llm-attn-gridline")) {
+        line.style.display = line.dataset.at === "bottom" && !signed ? "none" : "";
+      }
+      for (const text of svg.querySelectorAll(".llm-attn-axis-label")) {
+        text.setAttribute("y", String(ends[text.dataset.at] + (text.dataset.at === "top" ? 4 : 0)));
+        text.textContent = labels[text.dataset.at];
+      }
+      const axis = svg.querySelector(".llm-attn-axis");
+      axis.setAttribute("y1", String(zeroY));
+      axis.setAttribute("y2", String(zeroY));
     }
 
     draw = function () {
       const { layer, head, query } = current();
       shown = matrix(weights, layer, head);
+      signed = signedLayers[layer];
+      if (signed) {
+        scale = Math.max(...shown.map((r) => Math.max(...r.map(Math.abs)))) || 1;
+        places = { exact: Math.max(4, decimals(scale, 4)), cell: Math.min(2, decimals(scale, 2)),
+          axis: decimals(scale, 2) };
+      }
+      // Cell numbers are hidden when small: below 0.005 for weights; for signed values, below 3%
+      // of the scale or when they would round to 0. They are all hidden when the widest would
+      // not fit in a cell (more than 5 characters, like −0.12).
+      const hideBelow = signed ? Math.max(0.03 * scale, 0.5 * 10 ** -places.cell) : 0.005;
+      const numbersFit = !signed || signedText(-scale, places.cell).length <= 5;
+      const fill = (v) => (signed ? divergingColour(v, scale) : colour(v));
+      const dark = (v) => (signed ? Math.abs(v) / scale : v) > 0.5; // white text on dark cells
+      legend();
       for (const b of el.querySelectorAll("[data-layer]")) setActive(b, Number(b.dataset.layer) === layer);
       for (const b of el.querySelectorAll("[data-head]")) {
         setActive(b, b.dataset.head === "mean" ? head === -1 : Number(b.dataset.head) === head);
       }
       for (const rect of svg.querySelectorAll(".llm-attn-cell")) {
         const w = shown[Number(rect.dataset.q)][Number(rect.dataset.k)];
-        rect.setAttribute("fill", colour(w));
-        rect.dataset.w = w.toFixed(4);
+        rect.setAttribute("fill", fill(w));
+        rect.dataset.w = w.toFixed(signed ? places.exact : 4);
       }
       for (const text of svg.querySelectorAll(".llm-attn-num")) {
         const w = shown[Number(text.dataset.q)][Number(text.dataset.k)];
-        text.textContent = w >= 0.005 ? w.toFixed(2) : "";
-        text.classList.toggle("llm-attn-num-dark", w > 0.5);
+        const number = signed ? signedText(w, places.cell) : w.toFixed(2);
+        text.textContent = numbersFit && Math.abs(w) >= hideBelow ? number : "";
+        text.classList.toggle("llm-attn-num-dark", dark(w));
       }
       // The selected row: highlight, bars, shaded text and the readout.
       rowHighlight.setAttribute("y", String(top + query * cell));
@@ -207,36 +299,52 @@ function render({ model, el }) {
         label.classList.toggle("llm-attn-selected", Number(label.dataset.q) === query);
       }
       const row = shown[query];
+      // Weights: bars up from 0 at the bottom, 1 at the top. Signed values: bars up (positive)
+      // or down (negative) from a zero line in the middle, +-scale at the top and the bottom.
+      const zeroY = signed ? barTop + barH / 2 : base;
+      const unit = signed ? barH / 2 / scale : barH; // pixels per 1.0
+      placeAxis(zeroY);
       for (const bar of svg.querySelectorAll(".llm-attn-bar")) {
-        const w = row[Number(bar.dataset.k)], h = barH * Math.min(1, w);
-        bar.setAttribute("y", String(barTop + barH - h));
+        const w = row[Number(bar.dataset.k)];
+        const h = unit * Math.min(signed ? scale : 1, Math.abs(w));
+        bar.setAttribute("y", String(w >= 0 ? zeroY - h : zeroY));
         bar.setAttribute("height", String(h));
-        bar.setAttribute("fill", colour(0.25 + 0.75 * w));
-        bar.dataset.w = w.toFixed(4);
+        // a quarter of the scale's colour at least, so that short bars stay visible
+        const shade = signed ? Math.sign(w) * (0.25 * scale + 0.75 * Math.abs(w)) : 0.25 + 0.75 * w;
+        bar.setAttribute("fill", fill(shade));
+        bar.dataset.w = w.toFixed(signed ? places.exact : 4);
       }
       words.forEach((span, s) => {
-        span.style.background = colour(row[s]);
-        span.classList.toggle("llm-attn-word-dark", row[s] > 0.5);
+        span.style.background = fill(row[s]);
+        span.classList.toggle("llm-attn-word-dark", dark(row[s]));
         span.classList.toggle("llm-attn-word-query", selfAttention && s === query);
-        span.title = `${row[s].toFixed(4)}`;
+        span.title = exact(row[s]);
       });
-      const top1 = row.indexOf(Math.max(...row));
+      // The key read most: the largest weight, or for signed values the largest |value|.
+      const size = signed ? Math.abs : (w) => w;
+      const top1 = row.reduce((best, w, s) => (size(w) > size(row[best]) ? s : best), 0);
       const headName = head < 0 ? "mean of heads" : `head ${head}`;
       const where = nLayers > 1 || nHeads > 1 ? ` · ${layerNames[layer]}, ${headName}` : "";
-      el.querySelector(".llm-attn-row-readout").innerHTML =
-        `query <b class="llm-attn-token"></b> (t=${query}) attends most to key ` +
-        `<b class="llm-attn-token"></b> (s=${top1}): <b>${row[top1].toFixed(4)}</b>${where}`;
+      el.querySelector(".llm-attn-row-readout").innerHTML = signed
+        ? `query <b class="llm-attn-token"></b> (t=${query}): largest |value| at key ` +
+          `<b class="llm-attn-token"></b> (s=${top1}): <b>${exact(row[top1])}</b>${where}`
+        : `query <b class="llm-attn-token"></b> (t=${query}) attends most to key ` +
+          `<b class="llm-attn-token"></b> (s=${top1}): <b>${exact(row[top1])}</b>${where}`;
       const [qTok, kTok] = el.querySelectorAll(".llm-attn-row-readout .llm-attn-token");
       qTok.textContent = `'${visible(queries[query])}'`;
       kTok.textContent = `'${visible(keys[top1])}'`;
-      el.querySelector(".llm-attn-sentence-head").textContent = `query '${visible(queries[query])}' reads:`;
+      el.querySelector(".llm-attn-sentence-head").textContent =
+        `query '${visible(queries[query])}' ${signed ? "(its row of values):" : "reads:"}`;
+      // the hint under the controls names weights or values, as the layer shown holds
+      if (!el.querySelector(".llm-attn-hover-on")) hover(null);
     };
 
     function hover(event) {
       const line = el.querySelector(".llm-attn-hover");
       const target = event && event.target.closest("[data-k]");
       if (!target || !shown) {
-        line.textContent = "hover a cell to read its weight · click a query (row) to read its whole row";
+        line.textContent = `hover a cell to read its ${signed ? "value" : "weight"} · ` +
+          "click a query (row) to read its whole row";
         line.classList.remove("llm-attn-hover-on");
         return;
       }
@@ -254,7 +362,6 @@ function render({ model, el }) {
       const target = event.target.closest("[data-q]");
       if (target) choose("query", Number(target.dataset.q));
     });
-    hover(null);
     draw();
   }
 
@@ -278,7 +385,7 @@ function render({ model, el }) {
     draw();
   }
 
-  for (const name of ["tokens", "query_tokens", "weights", "layer_names", "title"]) {
+  for (const name of ["tokens", "query_tokens", "weights", "signed", "layer_names", "title"]) {
     model.on(`change:${name}`, build);
   }
   for (const name of ["layer", "head", "query"]) model.on(`change:${name}`, () => draw());

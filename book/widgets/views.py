@@ -5,11 +5,14 @@
 * `LSTMGateView`: the gates, the cell state and the hidden state of an LSTM over one sequence,
   as six heat maps with a time cursor.
 * `AttentionView`: the attention weights of a transformer, layer by layer and head by head, as
-  a query × key heat map; click a query to read its row as bars and as shaded text.
+  a query × key heat map; click a query to read its row as bars and as shaded text. Layers
+  marked `signed` hold other query × key matrices, such as the gradient dL/dS of the scores,
+  and are drawn on a scale that diverges from 0.
 
-Python checks the data and stores it, rounded to 4 decimals, in the widget's state; the
-JavaScript beside this file (lstm_gates.js, attention.js) draws it and answers clicks with no
-kernel, so the views also work on the static website.
+Python checks the data and stores it, rounded to 4 decimals (signed attention layers: to 4
+significant digits), in the widget's state; the JavaScript beside this file (lstm_gates.js,
+attention.js) draws it and answers clicks with no kernel, so the views also work on the static
+website.
 """
 
 from __future__ import annotations
@@ -46,9 +49,18 @@ def _to_array(x, what: str) -> np.ndarray:
     return arr
 
 
-def _rounded(arr: np.ndarray) -> list:
-    """Nested lists of floats rounded to DECIMALS places (+ 0.0 turns -0.0 into 0.0)."""
-    return (np.round(arr, DECIMALS) + 0.0).tolist()
+def _rounded(arr: np.ndarray, decimals: int = DECIMALS) -> list:
+    """Nested lists of floats rounded to `decimals` places (+ 0.0 turns -0.0 into 0.0)."""
+    return (np.round(arr, decimals) + 0.0).tolist()
+
+
+def _signed_decimals(arr: np.ndarray) -> int:
+    """Decimals that keep DECIMALS significant digits of the largest |value| of `arr`, and at
+    least DECIMALS: small values (gradients of 1e-4, say) must not round to 0."""
+    largest = float(np.abs(arr).max()) if arr.size else 0.0
+    if largest == 0:
+        return DECIMALS
+    return int(np.clip(DECIMALS - 1 - np.floor(np.log10(largest)), DECIMALS, 12))
 
 
 def _token_list(tokens, what: str) -> list[str]:
@@ -162,13 +174,21 @@ class AttentionView(anywidget.AnyWidget):
     tokens: the S key tokens (columns).
     weights: attention weights of shape (L, nh, T, S) = (layers, heads, queries, keys), or
         (nh, T, S) for one layer, or (T, S) for one head; lists, NumPy arrays or torch tensors.
-        Each row (one query) must be non-negative and sum to 1 (within 0.01).
+        Each row (one query) must be non-negative and sum to 1 (within 0.01), except in the
+        signed layers.
     query_tokens: the T query tokens (rows); by default the key tokens (self-attention).
     layer_names: one name per layer, shown on the layer buttons (default "layer 0", ...).
     title: a heading shown above the view.
+    signed: True for layers that hold signed values rather than attention weights, such as the
+        gradient dL/dS of the scores: any finite numbers, drawn blue (< 0), white (0) and red
+        (> 0) on a scale symmetric about 0 up to the largest |value| shown. One bool for every
+        layer, or a list of one bool per layer (e.g. [False, True] to show the weights P as
+        layer 0 and their gradient dS as layer 1). Default: no layer is signed.
 
     At most 200,000 weights (L * nh * T * S) are stored; T, S <= 64 read well in a 700 px column.
-    The synced `head` is -1 for the average of the heads; `query` is the selected row.
+    Attention weights are rounded to 4 decimals, signed layers to 4 significant digits of their
+    largest |value|. The synced `head` is -1 for the average of the heads; `query` is the
+    selected row.
     """
 
     _esm = _asset("attention.js")
@@ -178,12 +198,14 @@ class AttentionView(anywidget.AnyWidget):
     query_tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
     weights = traitlets.List().tag(sync=True)  # weights[layer][head][query][key]
     layer_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    signed = traitlets.List(traitlets.Bool()).tag(sync=True)  # one per layer
     title = traitlets.Unicode("").tag(sync=True)
     layer = traitlets.Int(0).tag(sync=True)
     head = traitlets.Int(0).tag(sync=True)  # -1: the average of the heads
     query = traitlets.Int(0).tag(sync=True)  # the selected query row
 
-    def __init__(self, tokens, weights, query_tokens=None, layer_names=None, title=None) -> None:
+    def __init__(self, tokens, weights, query_tokens=None, layer_names=None, title=None,
+                 signed=None) -> None:
         tokens = _token_list(tokens, "tokens")
         w = _to_array(weights, "weights")
         if w.ndim == 2:
@@ -205,15 +227,22 @@ class AttentionView(anywidget.AnyWidget):
                              f"weights, shape {w.shape}): give one per query"
                              + ("; with a different number of queries and keys, pass query_tokens"
                                 if query_tokens is tokens else ""))
-        if w.min() < 0:
+        signed = self._signed_per_layer(signed, n_layers)
+        # Attention weights (the layers that are not signed) come out of a softmax.
+        plain = [layer for layer in range(n_layers) if not signed[layer]]
+        hint = ("; for signed values such as a gradient, pass signed=True (or signed=[...], one "
+                "bool per layer)")
+        if plain and w[plain].min() < 0:
+            layer = plain[int(np.argmin(w[plain].min(axis=(1, 2, 3))))]
             raise ValueError(f"attention weights must be >= 0 (they come out of a softmax), "
-                             f"got a minimum of {w.min():.3g}")
-        sums = w.sum(axis=-1)
-        worst = np.unravel_index(np.argmax(np.abs(sums - 1)), sums.shape)
-        if abs(sums[worst] - 1) > 1e-2:
-            raise ValueError("each row of attention weights must sum to 1 (a softmax over the "
-                             f"keys); layer {worst[0]}, head {worst[1]}, query {worst[2]} sums to "
-                             f"{sums[worst]:.4g}")
+                             f"got a minimum of {w[layer].min():.3g} in layer {layer}{hint}")
+        if plain:
+            sums = w[plain].sum(axis=-1)
+            worst = np.unravel_index(np.argmax(np.abs(sums - 1)), sums.shape)
+            if abs(sums[worst] - 1) > 1e-2:
+                raise ValueError("each row of attention weights must sum to 1 (a softmax over "
+                                 f"the keys); layer {plain[worst[0]]}, head {worst[1]}, query "
+                                 f"{worst[2]} sums to {sums[worst]:.4g}{hint}")
         if w.size > MAX_VALUES:
             raise ValueError(f"too many weights: L * nh * T * S = {w.size}, the limit is "
                              f"{MAX_VALUES}; show fewer layers or heads, or a shorter text")
@@ -223,9 +252,29 @@ class AttentionView(anywidget.AnyWidget):
             layer_names = _token_list(layer_names, "layer_names")
             if len(layer_names) != n_layers:
                 raise ValueError(f"got {len(layer_names)} layer names for {n_layers} layers")
-        super().__init__(tokens=tokens, query_tokens=query_tokens, weights=_rounded(w),
-                         layer_names=layer_names, title="" if title is None else str(title),
-                         layer=0, head=0, query=n_q - 1)
+        stored = [_rounded(w[layer], _signed_decimals(w[layer]) if signed[layer] else DECIMALS)
+                  for layer in range(n_layers)]
+        super().__init__(tokens=tokens, query_tokens=query_tokens, weights=stored,
+                         layer_names=layer_names, signed=signed,
+                         title="" if title is None else str(title), layer=0, head=0, query=n_q - 1)
+
+    @staticmethod
+    def _signed_per_layer(signed, n_layers: int) -> list[bool]:
+        """`signed` (None, one bool, or one bool per layer) as a list of n_layers bools."""
+        if signed is None:
+            return [False] * n_layers
+        if isinstance(signed, (bool, np.bool_)):
+            return [bool(signed)] * n_layers
+        usage = f"signed must be True, False, or a list of one bool per layer ({n_layers} here)"
+        if isinstance(signed, str) or not hasattr(signed, "__iter__"):
+            raise ValueError(f"{usage}, got {signed!r}")
+        signed = list(signed)
+        if not all(isinstance(s, (bool, np.bool_)) for s in signed):
+            raise ValueError(f"{usage}, got {signed!r}")
+        if len(signed) != n_layers:
+            raise ValueError(f"got {len(signed)} values in signed for {n_layers} "
+                             f"layer{'s' * (n_layers != 1)}: {usage}")
+        return [bool(s) for s in signed]
 
     @property
     def shape(self) -> tuple[int, int, int, int]:

@@ -6,10 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: help setup assets book test notebooks serve clean
+.PHONY: help setup assets book student-book test notebooks serve clean
 help:
 	@echo "make book       build the website into _build/html"
 	@echo "make test       unit tests, nbval on every notebook, site build, browser checks"
+	@echo "make student-book  the same site without the solutions, into _build/student"
 	@echo "make notebooks  re-execute every notebook in place (commit the outputs)"
 	@echo "make serve      serve the built site on http://127.0.0.1:$(PORT)"
 	@echo "make setup      only create .venv and install the pins and the package"
@@ -39,7 +40,10 @@ book: setup assets
 	@echo "The website is in _build/html. Open it with 'make serve' (diagrams need http://),"
 	@echo "or open _build/html/index.html in a browser."
 
-test: book
+student-book: setup assets
+	$(PY) tools/student_edition.py
+
+test: book student-book
 	$(PY) -m pytest -n 2 --dist loadfile tests \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg chapters solutions
 

@@ -1,0 +1,37 @@
+"""The student edition: the built site without the solutions, and with no link pointing at them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDENT = ROOT / "_build" / "student" / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def student_site() -> Path:
+    if not (STUDENT / "intro.html").exists():
+        pytest.fail("the student edition is not built: run `make student-book` (`make test` does)")
+    return STUDENT
+
+
+def test_no_solutions_are_published(student_site):
+    assert not (student_site / "solutions").exists()
+    assert not list(student_site.rglob("*solutions*.html"))
+    for page in student_site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert "solutions/" not in html.replace("_sources/", ""), f"{page} links to a solution"
+        assert "solution-start" not in html
+
+
+def test_every_chapter_and_its_exercises_are_there(student_site):
+    chapters = sorted(p.name for p in (ROOT / "chapters").glob("*.ipynb"))
+    built = (ROOT / "_toc.yml").read_text()
+    for name in chapters:
+        if f"chapters/{name[:-6]}" in built:
+            html = (student_site / "chapters" / name.replace(".ipynb", ".html")).read_text(encoding="utf-8")
+            if "{exercise}" in (ROOT / "chapters" / name).read_text(encoding="utf-8"):
+                assert 'class="exercise admonition"' in html
+                assert "held by your instructor" in html

@@ -82,7 +82,7 @@ def test_every_page_loads_offline_with_a_clean_console(browser, site, site_url):
     assert not problems, f"pages with problems: {problems}"
 
 
-@pytest.mark.parametrize("rel", ["chapters/01_background.html", "chapters/03_core_algorithms.html", "glossary.html"])
+@pytest.mark.parametrize("rel", ["chapters/01_background.html", "chapters/03_core_algorithms.html", "chapters/04_math.html", "glossary.html"])
 def test_math_is_typeset(browser, site_url, rel):
     page, log = open_page(browser, f"{site_url}/{rel}", site_url)
     page.wait_for_selector("mjx-container", timeout=15000)
@@ -146,5 +146,19 @@ def test_attention_view_selects_a_row_and_switches_heads_without_a_kernel(browse
     page.locator('[data-head="1"]').first.click()
     w1 = float(cell.get_attribute("data-w"))
     assert w0 != w1
+    assert not log.problems
+    page.close()
+
+
+def test_descent_view_redraws_the_path_for_another_learning_rate_without_a_kernel(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/04_math.html", site_url)
+    page.wait_for_selector(".llm-descent-plot", timeout=20000)
+    view = page.locator(".llm-descent").first
+    path = view.locator(".llm-descent-run-main polyline.llm-descent-path").first
+    before = path.get_attribute("points")
+    view.locator('button[data-lr="0.09"]').first.click()
+    assert view.locator(".llm-descent-lr").first.inner_text() == "0.09"
+    assert view.locator(".llm-descent-run-main polyline.llm-descent-path").first.get_attribute("points") != before
+    assert "diverged" in view.locator(".llm-descent-readout").first.inner_text()
     assert not log.problems
     page.close()

@@ -1,0 +1,505 @@
+"""Text classification (chapter 4): TF-IDF + logistic regression in NumPy, then an LSTM and a
+Transformer encoder in PyTorch, one training loop for both, and the numbers to judge them by.
+
+    >>> from book import data, classify, text
+    >>> bbc = data.load("bbc_news")
+    >>> baseline = classify.TfidfLogReg(**classify.CHAPTER_SETTINGS["tfidf_logreg"])
+    >>> baseline.fit(bbc.train.texts, bbc.train.labels).accuracy(bbc.test.texts, bbc.test.labels)
+    >>> model, enc, history = classify.train_chapter_model("transformer", bbc, device="cpu")
+
+The hyper-parameters are defined once, in CHAPTER_SETTINGS: the chapter and
+`benchmarks/classify.py` both read them from here.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from book.env import seed_everything
+from book.np_nn.attention import sinusoidal_positions
+from book.text import EncodedData, EncodedSplit, Vocab, batches, encode_batch, encode_data
+from book.torch_nn import Block
+
+__all__ = [
+    "CHAPTER_SETTINGS",
+    "LSTMClassifier",
+    "TfidfLogReg",
+    "TransformerClassifier",
+    "article_attention",
+    "build_chapter_model",
+    "confusion_matrix",
+    "cooccurrence_counts",
+    "count_matrix",
+    "evaluate",
+    "idf_weights",
+    "logreg_loss_and_grads",
+    "masked_max",
+    "masked_mean",
+    "ppmi",
+    "predict",
+    "reverse_padded",
+    "softmax",
+    "svd_word_vectors",
+    "tfidf",
+    "train_chapter_model",
+    "train_classifier",
+]
+
+# Every number the chapter and the benchmark use, in one place.
+CHAPTER_SETTINGS: dict = {
+    "tfidf_logreg": dict(min_freq=2, sublinear_tf=True, l2=1e-4, lr=0.1, steps=100),
+    "vocab": dict(min_freq=2, max_size=20_000),  # the neural models' vocabulary
+    "word_vectors": dict(n_context=1000, window=4),  # embeddings start from these; None: random
+    "max_len": 256,                              # tokens kept from the start of each article
+    "lstm": dict(
+        model=dict(embed_dim=64, hidden_size=64, bidirectional=True, pooling="max",
+                   dropout=0.3, embed_dropout=0.1),
+        train=dict(epochs=8, lr=3e-3, batch_size=32, weight_decay=0.01),
+    ),
+    "transformer": dict(
+        model=dict(embed_dim=64, n_heads=4, n_layers=1, dropout=0.3, embed_dropout=0.1),
+        train=dict(epochs=8, lr=3e-3, batch_size=32, weight_decay=0.01),
+    ),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# (a) TF-IDF + multinomial logistic regression, in NumPy
+# --------------------------------------------------------------------------------------------
+
+
+def count_matrix(texts: Sequence[str], vocab: Vocab) -> np.ndarray:
+    """Term counts (N, V) float32: entry [d, w] = how often word w occurs in text d.
+
+    Unknown words are not counted (the `<unk>` and `<pad>` columns stay 0): a bag of words has
+    no use for "some word we never saw".
+    """
+    counts = np.zeros((len(texts), len(vocab)), dtype=np.float32)  # (N, V)
+    for d, t in enumerate(texts):
+        ids, n = np.unique(vocab.encode(t), return_counts=True)
+        counts[d, ids] = n
+    counts[:, :2] = 0  # <pad>, <unk>
+    return counts
+
+
+def idf_weights(counts: np.ndarray) -> np.ndarray:
+    """Smoothed inverse document frequency (V,): idf(w) = ln((1 + N) / (1 + df(w))) + 1.
+
+    df(w) is the number of documents that contain w. The 1s act as one extra document that
+    contains every word: no division by zero, and the "+ 1" keeps a word found in every
+    document at weight 1 rather than 0 (the convention of scikit-learn's smooth_idf).
+    """
+    N = counts.shape[0]
+    df = (counts > 0).sum(axis=0)  # (V,)
+    return (np.log((1 + N) / (1 + df)) + 1).astype(np.float32)
+
+
+def tfidf(counts: np.ndarray, idf: np.ndarray, sublinear_tf: bool = True) -> np.ndarray:
+    """TF-IDF rows (N, V), each scaled to unit L2 norm (all-zero rows stay zero).
+
+    sublinear_tf replaces a count c > 0 by 1 + ln c: the 10th "match" in a sports report is
+    less news than the first. Unit rows make a long article and a short one comparable.
+    """
+    tf = counts.copy()
+    if sublinear_tf:
+        nz = tf > 0
+        tf[nz] = 1 + np.log(tf[nz])
+    x = tf * idf                                      # (N, V) * (V,)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)  # (N, 1)
+    return x / np.maximum(norms, 1e-12)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (N, C) scores, shifted by the row max so exp cannot overflow."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def logreg_loss_and_grads(W: np.ndarray, b: np.ndarray, X: np.ndarray, y: np.ndarray,
+                          l2: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """Mean cross-entropy of softmax(X W + b) plus (l2 / 2) ||W||², and its gradients.
+
+    X (N, V), W (V, C), b (C,), y (N,) integer classes. With P the probabilities and Y the
+    one-hot labels, d loss / d logits = (P - Y) / N, so dW = X^T (P - Y) / N + l2 W.
+    """
+    N = X.shape[0]
+    P = softmax(X @ W + b)                               # (N, C)
+    loss = -np.log(P[np.arange(N), y] + 1e-12).mean() + 0.5 * l2 * float((W * W).sum())
+    G = P.copy()
+    G[np.arange(N), y] -= 1                              # P - Y
+    G /= N                                               # (N, C)
+    return float(loss), X.T @ G + l2 * W, G.sum(axis=0)  # dW (V, C), db (C,)
+
+
+class TfidfLogReg:
+    """TF-IDF features + multinomial logistic regression, trained by full-batch Adam."""
+
+    def __init__(self, min_freq: int = 2, max_features: int | None = None,
+                 sublinear_tf: bool = True, l2: float = 1e-4, lr: float = 0.1,
+                 steps: int = 200) -> None:
+        self.min_freq, self.max_features, self.sublinear_tf = min_freq, max_features, sublinear_tf
+        self.l2, self.lr, self.steps = l2, lr, steps
+
+    def features(self, texts: Sequence[str]) -> np.ndarray:
+        """TF-IDF rows (N, V) of `texts`, with the vocabulary and idf of the training set."""
+        return tfidf(count_matrix(texts, self.vocab), self.idf, self.sublinear_tf)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> TfidfLogReg:
+        """Build the vocabulary and idf on `texts`, then minimise the regularised loss."""
+        self.vocab = Vocab.build(texts, self.min_freq, self.max_features)
+        counts = count_matrix(texts, self.vocab)
+        self.idf = idf_weights(counts)
+        X = tfidf(counts, self.idf, self.sublinear_tf)       # (N, V)
+        y = np.asarray(labels)
+        C = int(y.max()) + 1
+        self.W = np.zeros((X.shape[1], C), dtype=np.float32)  # (V, C): convex, zeros are fine
+        self.b = np.zeros(C, dtype=np.float32)
+        self.losses = []
+        adam = [_Adam(self.W), _Adam(self.b)]
+        for _ in range(self.steps):
+            loss, dW, db = logreg_loss_and_grads(self.W, self.b, X, y, self.l2)
+            self.W -= adam[0].step(dW, self.lr)
+            self.b -= adam[1].step(db, self.lr)
+            self.losses.append(loss)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities (N, C)."""
+        return softmax(self.features(texts) @ self.W + self.b)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """The most probable class of each text (N,)."""
+        return self.predict_proba(texts).argmax(axis=1)
+
+    def accuracy(self, texts: Sequence[str], labels: Sequence[int]) -> float:
+        """Fraction of `texts` classified correctly."""
+        return float((self.predict(texts) == np.asarray(labels)).mean())
+
+    def top_features(self, cls: int, k: int = 10) -> list[tuple[str, float]]:
+        """The k words whose weight pushes hardest towards class `cls`, with those weights."""
+        w = self.W[:, cls] - np.delete(self.W, cls, axis=1).mean(axis=1)  # vs the other classes
+        best = np.argsort(-w)[:k]
+        return [(self.vocab.itos[i], float(w[i])) for i in best]
+
+
+class _Adam:
+    """Adam for one NumPy array: step(grad, lr) returns the update to subtract."""
+
+    def __init__(self, param: np.ndarray, b1: float = 0.9, b2: float = 0.999,
+                 eps: float = 1e-8) -> None:
+        self.m, self.v = np.zeros_like(param), np.zeros_like(param)
+        self.b1, self.b2, self.eps, self.t = b1, b2, eps, 0
+
+    def step(self, grad: np.ndarray, lr: float) -> np.ndarray:
+        self.t += 1
+        self.m = self.b1 * self.m + (1 - self.b1) * grad       # running mean of the gradient
+        self.v = self.b2 * self.v + (1 - self.b2) * grad ** 2  # ... and of its square
+        m_hat = self.m / (1 - self.b1 ** self.t)               # bias corrections for early steps
+        v_hat = self.v / (1 - self.b2 ** self.t)
+        return lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+# --------------------------------------------------------------------------------------------
+# Count-based word vectors (chapter 2's idea), to start the neural models' embeddings from
+# --------------------------------------------------------------------------------------------
+
+
+def cooccurrence_counts(docs: Sequence[Sequence[int]], vocab_size: int, n_context: int = 1000,
+                        window: int = 4) -> np.ndarray:
+    """Counts (V, n_context): how often word w has context word c within `window` positions.
+
+    `docs` are lists of token ids. Only the n_context most frequent words serve as contexts
+    (the vocabulary is sorted by frequency, so they are ids 2 .. n_context - 1); the specials
+    count neither as words nor as contexts.
+    """
+    words, contexts = [], []
+    for ids in map(np.asarray, docs):
+        for d in range(1, window + 1):           # pairs d positions apart, both ways round
+            words += [ids[:-d], ids[d:]]
+            contexts += [ids[d:], ids[:-d]]
+    w, c = np.concatenate(words), np.concatenate(contexts)
+    keep = (w >= 2) & (c >= 2) & (c < n_context)
+    flat = np.bincount(w[keep] * n_context + c[keep], minlength=vocab_size * n_context)
+    return flat.reshape(vocab_size, n_context).astype(np.float32)
+
+
+def ppmi(counts: np.ndarray) -> np.ndarray:
+    """Positive pointwise mutual information: max(0, ln p(w, c) / (p(w) p(c))), 0 where unseen."""
+    total = counts.sum()
+    p_w = counts.sum(axis=1, keepdims=True) / total  # (V, 1)
+    p_c = counts.sum(axis=0, keepdims=True) / total  # (1, n_context)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log(counts / total / (p_w * p_c))
+    return np.where(counts > 0, np.maximum(pmi, 0), 0).astype(np.float32)
+
+
+def svd_word_vectors(texts: Sequence[str], vocab: Vocab, dim: int, n_context: int = 1000,
+                     window: int = 4) -> np.ndarray:
+    """Word vectors (V, dim) from the SVD of the PPMI co-occurrence matrix of `texts`.
+
+    Rows are U_k sqrt(S_k), rescaled to standard deviation 1 (the scale of nn.Embedding's own
+    initialisation); the `<pad>` and `<unk>` rows, and words never seen near a context, are 0.
+    """
+    counts = cooccurrence_counts([vocab.encode(t) for t in texts], len(vocab), n_context, window)
+    U, S, _ = np.linalg.svd(ppmi(counts), full_matrices=False)  # (V, n_context), (n_context,)
+    vectors = U[:, :dim] * np.sqrt(S[:dim])                      # (V, dim)
+    return (vectors / vectors.std()).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# (b) Neural classifiers in PyTorch: ids (B, T), pad_mask (B, T) -> logits (B, C)
+# --------------------------------------------------------------------------------------------
+
+
+def masked_mean(h: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of h (B, T, D) over the non-padding positions -> (B, D)."""
+    keep = (~pad_mask).unsqueeze(-1).to(h.dtype)          # (B, T, 1): 1 = real token
+    return (h * keep).sum(1) / keep.sum(1).clamp(min=1)   # (B, D)
+
+
+def masked_max(h: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+    """Max of h (B, T, D) over the non-padding positions -> (B, D)."""
+    return h.masked_fill(pad_mask.unsqueeze(-1), float("-inf")).amax(dim=1)
+
+
+def _pool(h: torch.Tensor, pad_mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """'mean', 'max' or 'meanmax' (both, concatenated) over the real positions of h (B, T, D)."""
+    if pooling == "mean":
+        return masked_mean(h, pad_mask)
+    if pooling == "max":
+        return masked_max(h, pad_mask)
+    if pooling == "meanmax":
+        return torch.cat([masked_mean(h, pad_mask), masked_max(h, pad_mask)], dim=-1)
+    raise ValueError(f"pooling must be 'mean', 'max' or 'meanmax'; got {pooling!r}")
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse the first lengths[b] positions of each row of x (B, T, ...); padding stays put.
+
+    Applying it twice gives x back, so the same call also turns the outputs around.
+    """
+    T = x.shape[1]
+    t = torch.arange(T, device=x.device)                                  # (T,)
+    L = lengths[:, None]                                                  # (B, 1)
+    src = torch.where(t < L, L - 1 - t, t)                                # (B, T): where to read
+    src = src.view(*src.shape, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, src)
+
+
+class LSTMClassifier(nn.Module):
+    """Embedding -> (Bi)LSTM -> pooling over the real tokens -> dropout -> linear.
+
+    The bidirectional LSTM is written as two LSTMs: `fwd` reads each text left to right, `bwd`
+    reads it right to left, starting at its LAST REAL token (see reverse_padded), so padding
+    never reaches a real position. (PyTorch's packed sequences do the same, but its CPU
+    backward pass on them is ~50 times slower than two plain LSTMs.)
+    """
+
+    def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 64,
+                 hidden_size: int = 64, num_layers: int = 1, bidirectional: bool = True,
+                 pooling: str = "max", dropout: float = 0.3, embed_dropout: float = 0.1) -> None:
+        super().__init__()
+        self.pooling = pooling
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.embed_drop = nn.Dropout(embed_dropout)
+        self.fwd = nn.LSTM(embed_dim, hidden_size, num_layers, batch_first=True)
+        self.bwd = (nn.LSTM(embed_dim, hidden_size, num_layers, batch_first=True)
+                    if bidirectional else None)
+        width = hidden_size * (2 if bidirectional else 1) * (2 if pooling == "meanmax" else 1)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(width, n_classes)
+
+    def forward(self, ids: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        """ids (B, T), pad_mask (B, T) True = padding -> logits (B, C)."""
+        x = self.embed_drop(self.embed(ids))       # (B, T, E)
+        h, _ = self.fwd(x)                         # (B, T, H): padding comes after, never before
+        if self.bwd is not None:
+            lengths = (~pad_mask).sum(1)           # (B,)
+            hb, _ = self.bwd(reverse_padded(x, lengths))
+            h = torch.cat([h, reverse_padded(hb, lengths)], dim=-1)  # (B, T, 2H)
+        return self.head(self.drop(_pool(h, pad_mask, self.pooling)))  # (B, C)
+
+
+class TransformerClassifier(nn.Module):
+    """Embedding + sinusoidal positions -> n Blocks (padding masked) -> LayerNorm ->
+    mean over the real tokens -> dropout -> linear."""
+
+    def __init__(self, vocab_size: int, n_classes: int, max_len: int, embed_dim: int = 64,
+                 n_heads: int = 4, n_layers: int = 1, dropout: float = 0.3,
+                 embed_dropout: float = 0.1) -> None:
+        super().__init__()
+        self.max_len = max_len
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        pos = torch.from_numpy(sinusoidal_positions(max_len, embed_dim)).float()
+        self.register_buffer("pos", pos, persistent=False)  # (max_len, E), not trained
+        self.embed_drop = nn.Dropout(embed_dropout)
+        self.blocks = nn.ModuleList(Block(embed_dim, n_heads) for _ in range(n_layers))
+        self.ln_f = nn.LayerNorm(embed_dim)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(embed_dim, n_classes)
+
+    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
+        T = ids.shape[1]
+        if T > self.max_len:
+            raise ValueError(f"sequence length {T} is longer than max_len = {self.max_len}")
+        return self.embed_drop(self.embed(ids) + self.pos[:T])  # (B, T, E) + (T, E)
+
+    def forward(self, ids: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        """ids (B, T), pad_mask (B, T) True = padding -> logits (B, C)."""
+        x = self._embed(ids)
+        for block in self.blocks:
+            x = block(x, key_padding_mask=pad_mask)  # no query attends to padding
+        x = self.ln_f(x)                             # (B, T, E)
+        return self.head(self.drop(masked_mean(x, pad_mask)))  # (B, C)
+
+    @torch.no_grad()
+    def attention_weights(self, ids: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        """Attention weights of every layer and head: (L, B, nh, T, T); rows sum to 1."""
+        x, weights = self._embed(ids), []
+        for block in self.blocks:
+            x, att = block(x, key_padding_mask=pad_mask, return_weights=True)
+            weights.append(att)
+        return torch.stack(weights)
+
+
+@torch.no_grad()
+def article_attention(model: TransformerClassifier, text: str, vocab: Vocab, max_len: int,
+                      device: str | torch.device = "cpu") -> tuple[list[str], np.ndarray]:
+    """The tokens of one article (first max_len) and its attention weights (L, nh, T, T)."""
+    model.eval()
+    ids, pad_mask = encode_batch([text], vocab, max_len)  # (1, T)
+    weights = model.attention_weights(ids.to(device), pad_mask.to(device))  # (L, 1, nh, T, T)
+    return vocab.decode(ids[0]), weights[:, 0].cpu().numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# (c) Training and evaluation
+# --------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def predict(model: nn.Module, split: EncodedSplit, device: str | torch.device = "cpu",
+            batch_size: int = 128) -> np.ndarray:
+    """Predicted classes (N,) of an encoded split, in its order."""
+    model.eval()
+    out = []
+    for index in batches(len(split), batch_size, shuffle=False):
+        ids, pad_mask, _ = split.batch(index)
+        out.append(model(ids.to(device), pad_mask.to(device)).argmax(-1).cpu())
+    return torch.cat(out).numpy()
+
+
+def evaluate(model: nn.Module, split: EncodedSplit, device: str | torch.device = "cpu",
+             batch_size: int = 128) -> float:
+    """Accuracy of `model` on an encoded split."""
+    return float((predict(model, split, device, batch_size) == split.labels.numpy()).mean())
+
+
+def _cosine_with_warmup(optimizer: torch.optim.Optimizer, total: int,
+                        warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Learning rate ramps up linearly for `warmup` steps, then follows a cosine down to 0."""
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train_classifier(model: nn.Module, data: EncodedData, *, epochs: int, lr: float,
+                     batch_size: int, device: str | torch.device = "cpu", seed: int = 0,
+                     weight_decay: float = 0.01, schedule: str | None = "cosine",
+                     warmup_frac: float = 0.1, clip: float = 1.0,
+                     progress: bool = True) -> dict:
+    """Train with AdamW on data.train, check accuracy on data.val after each epoch and keep
+    the best state (restored at the end). Returns the history: per-epoch train loss,
+    validation accuracy and seconds, and the best epoch."""
+    seed_everything(seed)
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps_per_epoch = math.ceil(len(data.train) / batch_size)
+    sched = (_cosine_with_warmup(opt, epochs * steps_per_epoch,
+                                 int(warmup_frac * epochs * steps_per_epoch))
+             if schedule == "cosine" else None)
+    history = {"train_loss": [], "val_acc": [], "epoch_s": [], "best_epoch": 0}
+    best_acc, best_state = -1.0, None
+    bar = tqdm(total=epochs * steps_per_epoch, disable=not progress, desc=type(model).__name__)
+    for epoch in range(epochs):
+        start, total_loss = time.perf_counter(), 0.0
+        model.train()
+        for index in batches(len(data.train), batch_size, shuffle=True, seed=seed, epoch=epoch):
+            ids, pad_mask, y = (t.to(device) for t in data.train.batch(index))
+            loss = F.cross_entropy(model(ids, pad_mask), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), clip)  # tames the rare huge step
+            opt.step()
+            if sched is not None:
+                sched.step()
+            total_loss += loss.item() * len(index)
+            bar.update(1)
+        val_acc = evaluate(model, data.val, device)
+        history["train_loss"].append(total_loss / len(data.train))
+        history["val_acc"].append(val_acc)
+        history["epoch_s"].append(time.perf_counter() - start)
+        bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", val_acc=f"{val_acc:.3f}")
+        if val_acc > best_acc:  # ties keep the earlier epoch
+            best_acc, history["best_epoch"] = val_acc, epoch + 1
+            best_state = copy.deepcopy(model.state_dict())
+    bar.close()
+    model.load_state_dict(best_state)
+    return history
+
+
+def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
+    """Counts (C, C): entry [i, j] = how many texts of true class i were predicted as j."""
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return cm
+
+
+def build_chapter_model(name: str, vocab: Vocab, n_classes: int, texts: Sequence[str],
+                        seed: int = 0, word_vectors: bool | None = None) -> nn.Module:
+    """A fresh "lstm" or "transformer" with CHAPTER_SETTINGS, its embedding started from
+    svd_word_vectors of the training `texts` when word_vectors is True (default: the settings).
+    """
+    s = CHAPTER_SETTINGS
+    seed_everything(seed)  # the same initial weights every time
+    if name == "lstm":
+        model = LSTMClassifier(len(vocab), n_classes, **s["lstm"]["model"])
+    elif name == "transformer":
+        model = TransformerClassifier(len(vocab), n_classes, s["max_len"],
+                                      **s["transformer"]["model"])
+    else:
+        raise ValueError(f"name must be 'lstm' or 'transformer'; got {name!r}")
+    if word_vectors is None:
+        word_vectors = s["word_vectors"] is not None
+    if word_vectors:
+        vectors = svd_word_vectors(texts, vocab, model.embed.embedding_dim,
+                                   **(s["word_vectors"] or {}))
+        with torch.no_grad():
+            model.embed.weight.copy_(torch.from_numpy(vectors))  # (V, E)
+    return model
+
+
+def train_chapter_model(name: str, data, device: str | torch.device = "cpu", seed: int = 0,
+                        progress: bool = True, word_vectors: bool | None = None
+                        ) -> tuple[nn.Module, EncodedData, dict]:
+    """Build and train "lstm" or "transformer" with CHAPTER_SETTINGS on a
+    `book.data.TextClassificationData`: returns (model, encoded data, history)."""
+    s = CHAPTER_SETTINGS
+    vocab = Vocab.build(data.train.texts, **s["vocab"])
+    enc = encode_data(data, vocab, s["max_len"])
+    model = build_chapter_model(name, vocab, len(data.class_names), data.train.texts, seed,
+                                word_vectors)
+    history = train_classifier(model, enc, device=device, seed=seed, progress=progress,
+                               **s[name]["train"])
+    return model, enc, history

@@ -50,7 +50,8 @@ def main() -> None:
         acc[name] = classify.evaluate(model, enc.test, device)
         n_params = sum(p.numel() for p in model.parameters())
         epochs = " ".join(f"{s:.1f}" for s in hist["epoch_s"])
-        print(f"{name}: val {max(hist['val_acc']):.4f} (epoch {hist['best_epoch']}) "
+        best = hist["best_epoch"]
+        print(f"{name}: val {hist['val_acc'][best - 1]:.4f} (epoch {best} of {len(hist['val_acc'])}) "
               f"test {acc[name]:.4f}  {time.perf_counter() - t:.1f} s "
               f"({n_params:,} parameters; epochs {epochs} s, median "
               f"{np.median(hist['epoch_s']):.1f} s)")

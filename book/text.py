@@ -76,6 +76,7 @@ class Vocab:
         if len(self.stoi) != len(self.itos):
             raise ValueError("tokens must be unique")
         self.pad_id, self.unk_id = 0, 1
+        self.counts: Counter[str] = Counter()  # training counts, filled in by build()
 
     @classmethod
     def build(cls, texts: Iterable[str], min_freq: int = 1, max_size: int | None = None) -> Vocab:
@@ -89,7 +90,7 @@ class Vocab:
         if max_size is not None:
             kept = kept[: max(max_size - 2, 0)]
         vocab = cls([PAD, UNK, *kept])
-        vocab.counts = counts  # training counts, for the curious (and the min_freq study)
+        vocab.counts = counts
         return vocab
 
     def __len__(self) -> int:

@@ -266,16 +266,53 @@ def test_train_classifier_learns_is_seeded_and_keeps_the_best_state(kind):
         return model, hist
 
     model, hist = run()
-    assert set(hist) >= {"train_loss", "val_acc", "epoch_s", "best_epoch"}
-    assert len(hist["val_acc"]) == len(hist["epoch_s"]) == 12
+    assert set(hist) >= {"train_loss", "val_loss", "val_acc", "epoch_s", "best_epoch"}
+    assert len(hist["val_acc"]) == len(hist["val_loss"]) == len(hist["epoch_s"]) == 12
     assert hist["train_loss"][-1] < hist["train_loss"][0]
-    best = max(hist["val_acc"])
-    assert best > 0.8 and hist["val_acc"][hist["best_epoch"] - 1] == best
-    assert classify.evaluate(model, data.val) == pytest.approx(best)  # best state restored
+    best = hist["best_epoch"] - 1
+    assert hist["val_loss"][best] == min(hist["val_loss"]) and hist["val_acc"][best] > 0.8
+    # the best state was restored: its validation numbers come back
+    assert classify.evaluate(model, data.val) == pytest.approx(hist["val_acc"][best])
+    val_loss = torch.nn.functional.cross_entropy(classify.predict_logits(model, data.val),
+                                                 data.val.labels)
+    assert val_loss.item() == pytest.approx(hist["val_loss"][best], rel=1e-5)
     preds = classify.predict(model, data.test)
     assert preds.shape == (len(data.test),) and preds.dtype == np.int64
     _, hist2 = run()
     assert hist2["train_loss"] == hist["train_loss"]  # deterministic on the CPU
+
+
+def test_cooccurrence_ppmi_and_svd_word_vectors():
+    # ids: 2 = "a", 3 = "b", 4 = "c"; with window 1, "a b c" has pairs a-b and b-c, both ways
+    counts = classify.cooccurrence_counts([[2, 3, 4], [2, 3, 0, 1]], vocab_size=5, n_context=4,
+                                          window=1)
+    assert counts.shape == (5, 4)
+    assert counts[2, 3] == 2 and counts[3, 2] == 2 and counts[4, 3] == 1
+    # "c" (id 4) is a word but not a context: only ids < n_context = 4 are, so no column 4
+    assert counts[:2].sum() == 0 and counts[:, :2].sum() == 0  # specials never count
+    P = classify.ppmi(counts)
+    assert np.all(P >= 0) and np.all(P[counts == 0] == 0)
+    total = counts.sum()
+    expected = math.log(counts[2, 3] * total / (counts[2].sum() * counts[:, 3].sum()))
+    assert P[2, 3] == pytest.approx(max(expected, 0))
+    texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 3
+    v = Vocab.build(texts)
+    vecs = classify.svd_word_vectors(texts, v, dim=3, n_context=8, window=2)
+    assert vecs.shape == (len(v), 3) and vecs.dtype == np.float32
+    assert vecs.std() == pytest.approx(1.0, rel=1e-4) and np.all(vecs[:2] == 0)
+
+
+def test_build_chapter_model_starts_from_the_word_vectors():
+    texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 3
+    v = Vocab.build(texts)
+    on = classify.build_chapter_model("lstm", v, 3, texts, word_vectors=True)
+    dim = on.embed.embedding_dim
+    vecs = classify.svd_word_vectors(texts, v, dim, **classify.CHAPTER_SETTINGS["word_vectors"])
+    assert np.allclose(on.embed.weight.detach().numpy(), vecs)
+    off = classify.build_chapter_model("transformer", v, 3, texts, word_vectors=False)
+    assert not np.allclose(off.embed.weight.detach().numpy()[2:, :vecs.shape[1]], vecs[2:])
+    with pytest.raises(ValueError):
+        classify.build_chapter_model("gru", v, 3, texts)
 
 
 def test_confusion_matrix():

@@ -488,11 +488,13 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: in
 
 
 def build_chapter_model(name: str, vocab: Vocab, n_classes: int, texts: Sequence[str],
-                        seed: int = 0, word_vectors: bool | None = None) -> nn.Module:
-    """A fresh "lstm" or "transformer" with CHAPTER_SETTINGS, its embedding started from
-    svd_word_vectors of the training `texts` when word_vectors is True (default: the settings).
+                        seed: int = 0, word_vectors: bool | None = None,
+                        settings: dict | None = None) -> nn.Module:
+    """A fresh "lstm" or "transformer" with CHAPTER_SETTINGS (or `settings`, a dict of the same
+    layout), its embedding started from svd_word_vectors of the training `texts` when
+    word_vectors is True (default: whatever the settings say).
     """
-    s = CHAPTER_SETTINGS
+    s = CHAPTER_SETTINGS if settings is None else settings
     seed_everything(seed)  # the same initial weights every time
     if name == "lstm":
         model = LSTMClassifier(len(vocab), n_classes, **s["lstm"]["model"])
@@ -512,15 +514,15 @@ def build_chapter_model(name: str, vocab: Vocab, n_classes: int, texts: Sequence
 
 
 def train_chapter_model(name: str, data, device: str | torch.device = "cpu", seed: int = 0,
-                        progress: bool = True, word_vectors: bool | None = None
-                        ) -> tuple[nn.Module, EncodedData, dict]:
-    """Build and train "lstm" or "transformer" with CHAPTER_SETTINGS on a
+                        progress: bool = True, word_vectors: bool | None = None,
+                        settings: dict | None = None) -> tuple[nn.Module, EncodedData, dict]:
+    """Build and train "lstm" or "transformer" with CHAPTER_SETTINGS (or `settings`) on a
     `book.data.TextClassificationData`: returns (model, encoded data, history)."""
-    s = CHAPTER_SETTINGS
+    s = CHAPTER_SETTINGS if settings is None else settings
     vocab = Vocab.build(data.train.texts, **s["vocab"])
     enc = encode_data(data, vocab, s["max_len"])
     model = build_chapter_model(name, vocab, len(data.class_names), data.train.texts, seed,
-                                word_vectors)
+                                word_vectors, s)
     history = train_classifier(model, enc, device=device, seed=seed, progress=progress,
                                **s[name]["train"])
     return model, enc, history

@@ -622,7 +622,12 @@ _SPACES = re.compile(r"[ \t\f\v\xa0]+")
 
 
 def _tidy_article(raw: str) -> str:
-    """Title + body with runs of spaces collapsed and paragraphs separated by one blank line."""
+    """Title + body with runs of spaces collapsed and paragraphs separated by one blank line.
+
+    22 of the 2,225 articles still hold HTML character references ("&#163;1.8m" is "£1.8m",
+    "&#233;" is "é"): they are decoded.
+    """
+    raw = html.unescape(raw)
     lines = [_SPACES.sub(" ", line).strip() for line in raw.replace("\r", "").split("\n")]
     text = "\n".join(lines).strip()
     return re.sub(r"\n{3,}", "\n\n", text)

@@ -689,3 +689,9 @@ def test_real_cli_verify_and_list(tmp_path):
     for name in data.CORPORA:
         assert name in res.stdout
     assert "not yet downloaded" not in res.stdout
+
+
+def test_bbc_articles_are_tidied():
+    """Character references decoded, spaces collapsed, paragraphs one blank line apart."""
+    raw = "Viacom fined &#163;1.8m\r\n\r\n\r\nPel&#233;  said\t&lt;no&gt;.\n"
+    assert data._tidy_article(raw) == "Viacom fined £1.8m\n\nPelé said <no>."

@@ -1,9 +1,13 @@
 """The course's Python package: the code the chapters build, and the infrastructure they share.
 
-Modules: `env` (device, seeds, environment report), `data` (corpora), `np_nn` (NumPy layers with
-hand-written backward passes), `torch_nn` (PyTorch models), `gradcheck` (finite differences),
-`exercises` (checkers), `widgets` (views that run in the browser with no kernel), `display`
-(show the package's source in a chapter), `benchmark` (NumPy against torch timings).
+Modules: `env` (device, seeds, environment report), `data` (corpora), `text` (tokenizer,
+vocabulary, padded batches), `word2vec` (skip-gram and count-based word vectors), `concepts`
+(chapter 2's experiments), `np_nn` (NumPy layers with hand-written backward passes), `torch_nn`
+(PyTorch models), `symbolic` (SymPy derivations), `autograd` (a scalar autograd engine), `optim`
+(gradient descent paths), `classify` (text classifiers), `textgen` (tokenizers, language models,
+training and sampling for text generation), `gradcheck` (finite differences), `exercises`
+(checkers), `widgets` (views that run in the browser with no kernel), `display` (show the package's
+source in a chapter), `benchmark` (NumPy against torch timings).
 """
 
 __version__ = "0.1.0"

@@ -82,7 +82,7 @@ def test_every_page_loads_offline_with_a_clean_console(browser, site, site_url):
     assert not problems, f"pages with problems: {problems}"
 
 
-@pytest.mark.parametrize("rel", ["chapters/01_background.html", "chapters/03_core_algorithms.html", "chapters/04_math.html", "glossary.html"])
+@pytest.mark.parametrize("rel", ["chapters/01_background.html", "chapters/02_core_concepts.html", "chapters/03_core_algorithms.html", "chapters/04_math.html", "glossary.html"])
 def test_math_is_typeset(browser, site_url, rel):
     page, log = open_page(browser, f"{site_url}/{rel}", site_url)
     page.wait_for_selector("mjx-container", timeout=15000)
@@ -97,6 +97,17 @@ def test_mermaid_diagram_is_rendered(browser, site_url):
     page, log = open_page(browser, f"{site_url}/chapters/01_background.html", site_url)
     svg = page.wait_for_selector(".mermaid svg", timeout=20000)
     assert "Transformer" in svg.text_content()
+    assert not log.problems
+    page.close()
+
+
+def test_chapter_2_mermaid_diagrams_are_rendered(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/02_core_concepts.html", site_url)
+    page.wait_for_function("document.querySelectorAll('.mermaid svg').length >= 2", timeout=20000)
+    concept_map, backprop = page.locator(".mermaid svg").all()[:2]
+    text = concept_map.text_content()
+    assert "Backpropagation" in text and "Transformer" in text
+    assert "tanh" in backprop.text_content()
     assert not log.problems
     page.close()
 
@@ -160,5 +171,65 @@ def test_descent_view_redraws_the_path_for_another_learning_rate_without_a_kerne
     assert view.locator(".llm-descent-lr").first.inner_text() == "0.09"
     assert view.locator(".llm-descent-run-main polyline.llm-descent-path").first.get_attribute("points") != before
     assert "diverged" in view.locator(".llm-descent-readout").first.inner_text()
+    assert not log.problems
+    page.close()
+
+
+def test_embedding_view_names_a_hovered_word_and_lists_its_neighbours(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/02_core_concepts.html", site_url)
+    page.wait_for_selector(".llm-emb-point", timeout=20000)
+    view = page.locator(".llm-emb").first
+    assert view.locator(".llm-emb-point").count() > 300
+    assert view.locator(".llm-emb-selected-word").inner_text() == "election"  # the opening word
+    point = view.locator('.llm-emb-point[data-i="0"]')
+    point.hover()
+    word = view.locator(".llm-emb-hover-word").inner_text()
+    assert word and view.locator(".llm-emb-tip").text_content() == word
+    point.click(force=True)  # a neighbour's label may lie on top of the point
+    assert view.locator(".llm-emb-selected-word").inner_text() == word
+    assert view.locator(".llm-emb-nb").count() == 8
+    cosines = [float(c) for c in view.locator(".llm-emb-cos").all_inner_texts()]
+    assert cosines == sorted(cosines, reverse=True) and 0 < cosines[-1] <= cosines[0] < 1
+    shown = view.locator(".llm-emb-point.llm-emb-neighbour").count()
+    assert shown == view.locator(".llm-emb-nb:not(.llm-emb-off-map)").count()
+    before = view.locator(".llm-emb-nb-word").all_inner_texts()
+    view.locator('button[data-space="PPMI + SVD"]').click()
+    assert view.locator(".llm-emb-selected-word").inner_text() == word
+    assert view.locator(".llm-emb-nb-word").all_inner_texts() != before
+    assert not log.problems
+    page.close()
+
+
+def test_lookup_view_recomputes_the_weights_when_the_query_moves(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/02_core_concepts.html", site_url)
+    page.wait_for_selector(".llm-lookup-plane", timeout=20000)
+    view = page.locator(".llm-lookup").first
+    best = view.locator(".llm-lookup-best-row .llm-lookup-name")
+    assert best.inner_text() == "orange"  # the query starts at (1.8, 1.2)
+    view.locator('.llm-lookup-q[data-axis="0"]').fill("-2")
+    view.locator('.llm-lookup-q[data-axis="1"]').fill("0.4")
+    assert best.inner_text() == "lime"
+    weights = [float(w) for w in view.locator(".llm-lookup-weight").all_inner_texts()]
+    assert abs(sum(weights) - 1) < 5e-3 and max(weights) > 0.8
+    key = view.locator('.llm-lookup-key[data-i="4"]').bounding_box()  # blueberry
+    page.mouse.click(key["x"] + key["width"] / 2, key["y"] + key["height"] / 2)
+    assert best.inner_text() == "blueberry"
+    assert "blueberry gets the largest weight" in view.locator(".llm-lookup-readout").inner_text()
+    assert not log.problems
+    page.close()
+
+
+def test_boundary_view_steps_through_training_without_a_kernel(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/02_core_concepts.html", site_url)
+    page.wait_for_selector(".llm-boundary-plot", timeout=20000)
+    view = page.locator(".llm-boundary").first
+    assert view.locator(".llm-boundary-step-now").inner_text() == "1500"
+    assert view.locator(".llm-boundary-test").inner_text().startswith(("9", "100"))
+    end = view.locator(".llm-boundary-line").get_attribute("d")
+    view.locator(".llm-boundary-step").fill("0")
+    assert view.locator(".llm-boundary-step-now").inner_text() == "0"
+    assert view.locator(".llm-boundary-line").get_attribute("d") != end
+    view.locator('button[data-run="no hidden layer"]').click()
+    assert float(view.locator(".llm-boundary-train").inner_text()[:-1]) < 80
     assert not log.problems
     page.close()

@@ -1,0 +1,128 @@
+"""Train chapter 5's character-level GPT on Tiny Shakespeare and report its validation loss.
+
+    LLM_BOOK_DATA=/path/to/mirror python benchmarks/textgen.py [--device cpu|cuda] [overrides]
+
+Uses `book.textgen.CPU_CONFIG` (or GPU_CONFIG on a CUDA device), the same code the chapter
+calls; any setting can be overridden from the command line (see --help), so a shell script can
+try several configurations in turn (benchmarks/textgen_gpu_sweep.sh). The clock starts when the
+process starts: --max-seconds is a budget counted from there, imports, data, compilation and
+warm-up included, and training stops when it is spent. The validation loss is measured once,
+at the end, on the whole validation split (the last 10% of the text, nanoGPT's split).
+
+Prints a line with the device and the configuration, the model's size, a summary of the run
+(with the model FLOPs utilisation on CUDA), and as its last line exactly
+`val_loss <nats> wall_s <seconds> tokens_per_s <training tokens per second>`.
+"""
+
+from __future__ import annotations
+
+import time
+
+T0 = time.perf_counter()  # before the imports: they are part of what a user waits for
+
+import argparse  # noqa: E402
+from dataclasses import asdict  # noqa: E402
+
+import torch  # noqa: E402
+
+from book import data, env  # noqa: E402
+from book import textgen as tg  # noqa: E402
+
+PEAK_FLOPS = {"cuda": 989e12}  # H200 (and H100 SXM) dense bf16 tensor-core peak
+
+# command-line flag -> (section of the config, key, type)
+OVERRIDES = {
+    "batch_size": ("train", int), "lr": ("train", float), "min_lr": ("train", float),
+    "max_iters": ("train", int), "max_seconds": ("train", float), "warmup": ("train", int),
+    "eval_interval": ("train", int), "eval_iters": ("train", int), "seed": ("train", int),
+    "weight_decay": ("train", float), "compile": ("train", None),
+    "n_layer": ("model", int), "n_head": ("model", int), "n_embd": ("model", int),
+    "block_size": ("model", int), "dropout": ("model", float),
+}
+KEY = {"warmup": "warmup_iters"}  # flags whose config key has another name
+
+
+def parse_args() -> argparse.Namespace:
+    """The device, the recipe to start from, and any overrides of its settings."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best here)")
+    p.add_argument("--config", choices=["cpu", "gpu"], default=None,
+                   help="the recipe to start from (default: gpu on CUDA, cpu elsewhere)")
+    for name, (_, typ) in OVERRIDES.items():
+        flag = "--" + name.replace("_", "-")
+        if typ is None:
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            p.add_argument(flag, type=typ, default=None)
+    p.add_argument("--no-time-limit", action="store_true", help="ignore the recipe's max_seconds")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--val-tokens", type=int, default=None,
+                   help="evaluate on the first N validation tokens only (quick tests)")
+    p.add_argument("--sample", type=int, default=0,
+                   help="print this many generated characters (after the timing)")
+    p.add_argument("--progress", action="store_true", help="show a tqdm progress bar")
+    return p.parse_args()
+
+
+def settings(args: argparse.Namespace, device: torch.device) -> tuple[dict, dict]:
+    """(model settings, train settings): the recipe with the command line's overrides."""
+    name = args.config or ("gpu" if device.type == "cuda" else "cpu")
+    recipe = tg.GPU_CONFIG if name == "gpu" else tg.CPU_CONFIG
+    model_kw, train_kw = dict(recipe["model"]), dict(recipe["train"])
+    if args.no_time_limit:
+        train_kw["max_seconds"] = None
+    for flag, (section, _) in OVERRIDES.items():
+        value = getattr(args, flag)
+        if value is not None:
+            (model_kw if section == "model" else train_kw)[KEY.get(flag, flag)] = value
+    return model_kw, train_kw
+
+
+def main() -> None:
+    """Train, evaluate on the whole validation split, print the summary lines."""
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = env.device(args.device)
+    model_kw, train_kw = settings(args, device)
+    cfg = tg.TrainConfig(**train_kw)
+    gpu = f" ({env.gpu_name()})" if device.type == "cuda" else ""
+    print(f"device {device.type}{gpu} | torch {torch.__version__} | "
+          f"{torch.get_num_threads()} threads | model {model_kw} | train {asdict(cfg)}",
+          flush=True)
+
+    text = data.load("tinyshakespeare", progress=False)
+    train_text, val_text = tg.nanogpt_split(text)
+    tok = tg.CharTokenizer(text)  # 65 characters, all of which occur in the training part
+    train_ids = torch.tensor(tok.encode(train_text))
+    val_ids = torch.tensor(tok.encode(val_text))[: args.val_tokens]
+    env.seed_everything(cfg.seed)
+    model = tg.GPT(tg.GPTConfig(vocab_size=tok.vocab_size, **model_kw))
+    print(f"{model.num_params() / 1e6:.2f} M parameters, {model.flops_per_token() / 1e6:.1f} "
+          f"MFLOP per token; {len(train_ids):,} training and {len(val_ids):,} validation tokens; "
+          f"ready after {time.perf_counter() - T0:.1f} s", flush=True)
+
+    log = tg.train(model, train_ids, val_ids, cfg, device, progress=args.progress, t0=T0)
+    for row in log.history:
+        print(" ".join(f"{k} {v:.4g}" for k, v in row.items()))
+    # the whole split; no gradients are kept, so 4 times the training batch fits
+    val_loss = tg.estimate_loss(model, val_ids.to(device), 4 * cfg.batch_size)
+    wall = time.perf_counter() - T0
+    tokens_per_s = log.tokens / log.seconds
+    summary = (f"steps {log.steps} | {log.tokens / 1e6:.1f} M tokens in {log.seconds:.1f} s | "
+               f"steady {log.steady_tokens_per_s:,.0f} tokens/s | val bits/char "
+               f"{tg.bits_per_char(val_loss):.3f}")
+    if device.type in PEAK_FLOPS:
+        mfu = log.steady_tokens_per_s * model.flops_per_token() / PEAK_FLOPS[device.type]
+        summary += f" | MFU {100 * mfu:.1f}% of {PEAK_FLOPS[device.type] / 1e12:.0f} TFLOP/s"
+    print(summary)
+    if args.sample:
+        idx = torch.tensor([tok.encode("\n")], device=device)
+        out = tg.generate(model, idx, args.sample, top_k=20,
+                          generator=torch.Generator(device=device).manual_seed(0))
+        print(tok.decode(out[0].tolist()))
+    print(f"val_loss {val_loss:.4f} wall_s {wall:.1f} tokens_per_s {tokens_per_s:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -82,7 +82,7 @@ def test_every_page_loads_offline_with_a_clean_console(browser, site, site_url):
     assert not problems, f"pages with problems: {problems}"
 
 
-@pytest.mark.parametrize("rel", ["chapters/01_background.html", "chapters/02_core_concepts.html", "chapters/03_core_algorithms.html", "chapters/04_math.html", "glossary.html"])
+@pytest.mark.parametrize("rel", ["chapters/01_background.html", "chapters/02_core_concepts.html", "chapters/03_core_algorithms.html", "chapters/04_math.html", "chapters/05_text_generation.html", "glossary.html"])
 def test_math_is_typeset(browser, site_url, rel):
     page, log = open_page(browser, f"{site_url}/{rel}", site_url)
     page.wait_for_selector("mjx-container", timeout=15000)
@@ -231,5 +231,33 @@ def test_boundary_view_steps_through_training_without_a_kernel(browser, site_url
     assert view.locator(".llm-boundary-line").get_attribute("d") != end
     view.locator('button[data-run="no hidden layer"]').click()
     assert float(view.locator(".llm-boundary-train").inner_text()[:-1]) < 80
+    assert not log.problems
+    page.close()
+
+
+def test_next_token_view_reshapes_the_distribution_without_a_kernel(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/05_text_generation.html", site_url)
+    page.wait_for_selector(".llm-next-row", timeout=20000)
+    view = page.locator(".llm-next").first
+    assert view.locator(".llm-next-prompts button").count() == 5
+    assert view.locator(".llm-next-row[data-token]").count() == 15
+    summary = view.locator(".llm-next-summary")
+    assert summary.inner_text().startswith("sampling from 65 of 65 tokens")
+
+    def probs() -> list[float]:
+        return [float(p) for p in view.locator(".llm-next-row[data-token]").evaluate_all(
+            "rows => rows.map(r => r.dataset.p)")]
+
+    before = probs()
+    view.locator('button[data-temperature="2"]').click()
+    assert view.locator(".llm-next-t").inner_text() == "2.00"
+    hot = probs()
+    assert hot != before and max(hot) < max(before), "a higher temperature flattens the bars"
+    view.locator('button[data-topk="5"]').click()
+    assert summary.inner_text().startswith("sampling from 5 of 65 tokens")
+    assert view.locator(".llm-next-row.llm-next-cut").count() == 10
+    assert abs(sum(probs()) - 1) < 1e-4  # the five kept tokens share all the probability
+    view.locator('button[data-prompt="1"]').click()  # "To be, or not to b"
+    assert view.locator(".llm-next-row").first.get_attribute("data-token") == "e"
     assert not log.problems
     page.close()

@@ -8,6 +8,7 @@ from book.widgets.boundary import BoundaryView
 from book.widgets.descent import DescentView
 from book.widgets.embedding import EmbeddingView
 from book.widgets.lookup import LookupView
+from book.widgets.nexttoken import NextTokenView
 from book.widgets.views import AttentionView, LSTMGateView, SoftmaxView
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "EmbeddingView",
     "LSTMGateView",
     "LookupView",
+    "NextTokenView",
     "SoftmaxView",
 ]

@@ -1,0 +1,261 @@
+"""Chapter 5 checkers: top-k and top-p filtering, causal self-attention with an explicit mask,
+bits per character from a BPE model's losses, and one merge step of byte-pair encoding.
+
+The references are book.textgen's functions and PyTorch's `F.scaled_dot_product_attention`, so
+a pass means "agrees with the code the chapter trains and samples with". They are private
+(underscore names) so that tab completion does not hand out the solutions; torch is imported
+only when a check runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from book.exercises.core import Case, CheckResult, run_checks
+
+_TOL_F32 = {"rtol": 1e-5, "atol": 1e-6}
+
+# ---------------------------------------------------------------------------------------------
+# Top-k and top-p
+# ---------------------------------------------------------------------------------------------
+
+_TOP_K_HINT = (
+    "find the k-th largest logit of each row (torch.topk(logits, k, dim=-1).values[..., -1:], "
+    "shape (B, 1)) and set every logit below it to -inf with masked_fill; logits equal to it "
+    "stay. Work row by row: every row has its own threshold."
+)
+_TOP_P_HINT = (
+    "sort each row's probabilities in decreasing order; the mass *before* token i is the "
+    "cumulative sum shifted right by one (0 for the first token). Keep token i while that mass "
+    "is < p — so the first token is always kept, and the token that crosses p is kept too — "
+    "and set the other logits to -inf. Return logits, not probabilities."
+)
+
+
+def _kept_counts(expected_fn: Callable[..., Any]) -> Callable[..., str | None]:
+    """A property check that names the row whose number of kept tokens is wrong."""
+
+    def check(out: Any, logits: Any, *args: Any) -> str | None:
+        import torch
+
+        if not isinstance(out, torch.Tensor) or out.shape != logits.shape:
+            return None  # the value comparison reports type and shape
+        want = torch.isfinite(expected_fn(logits.clone(), *args)).sum(-1)
+        got = torch.isfinite(out).sum(-1)
+        for b, (w, g) in enumerate(zip(want.tolist(), got.tolist(), strict=True)):
+            if w != g:
+                return f"row {b} keeps {g} tokens (finite logits), expected {w}"
+        return None
+
+    return check
+
+
+def _ref_top_k(logits: Any, k: int) -> Any:
+    from book.textgen import top_k_filter
+
+    return top_k_filter(logits, k)
+
+
+def _ref_top_p(logits: Any, p: float) -> Any:
+    from book.textgen import top_p_filter
+
+    return top_p_filter(logits, p)
+
+
+def _logit_rows() -> Any:
+    import torch
+
+    g = torch.Generator().manual_seed(5)
+    return torch.randn(4, 12, generator=g) * 2
+
+
+def check_top_k_filter(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+    """Check `top_k_filter(logits (B, V), k) -> (B, V)`: logits below the k-th largest of
+    their row become -inf, the rest are unchanged (ties with the k-th largest are kept)."""
+    import torch
+
+    hand = torch.tensor([[1.0, 3.0, 2.0, 0.5], [9.0, 8.0, 7.0, 1.0]])
+    ties = torch.tensor([[2.0, 1.0, 2.0, 2.0, 0.0]])
+    cases = [
+        Case("one row, k = 2", (hand[:1].clone(), 2), expected=_ref_top_k,
+             hint="[1, 3, 2, 0.5] with k = 2 keeps 3 and 2: [-inf, 3, 2, -inf]."),
+        Case("two rows, each with its own threshold", (hand.clone(), 2), expected=_ref_top_k),
+        Case("k = 1 is greedy", (_logit_rows(), 1), expected=_ref_top_k),
+        Case("k >= V keeps everything", (_logit_rows(), 12), expected=_ref_top_k),
+        Case("ties with the k-th largest are kept", (ties, 2), expected=_ref_top_k,
+             hint="three logits equal 2.0, the 2nd largest: all three stay."),
+        Case("random rows, k = 5", (_logit_rows(), 5), expected=_ref_top_k),
+    ]
+    cases = [Case(c.name, c.args, expected=c.expected, hint=c.hint, dtype="exact",
+                  check=_kept_counts(_ref_top_k), **_TOL_F32) for c in cases]
+    return run_checks(fn, cases, exercise="top_k_filter",
+                      what="the same logits and -inf as book.textgen.top_k_filter, per row, "
+                      "ties kept, k = 1 and k >= V", hint=_TOP_K_HINT, quiet=quiet)
+
+
+def check_top_p_filter(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+    """Check `top_p_filter(logits (B, V), p) -> (B, V)`: keep the smallest set of most probable
+    tokens whose probability reaches p (at least one token), the rest become -inf."""
+    import torch
+
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
+    cases = [
+        Case("p = 0.7 keeps 0.5 and 0.3", (probs.log(), 0.7), expected=_ref_top_p,
+             hint="probabilities [0.5, 0.3, 0.15, 0.05]: 0.5 < 0.7, so 0.3 is needed too "
+             "(0.8 >= 0.7); 0.15 and 0.05 go."),
+        Case("p = 0.5 keeps the top token only", (probs.log(), 0.5), expected=_ref_top_p,
+             hint="0.5 alone already reaches p = 0.5: the mass before the 2nd token is 0.5, "
+             "not < 0.5."),
+        Case("a small p still keeps one token", (probs.log(), 0.1), expected=_ref_top_p),
+        Case("p = 1 keeps everything", (_logit_rows(), 1.0), expected=_ref_top_p),
+        Case("logits, not probabilities: softmax first", (probs.log() + 3.0, 0.7),
+             expected=_ref_top_p),
+        Case("random rows, p = 0.9", (_logit_rows(), 0.9), expected=_ref_top_p),
+    ]
+    cases = [Case(c.name, c.args, expected=c.expected, hint=c.hint,
+                  check=_kept_counts(_ref_top_p), **_TOL_F32) for c in cases]
+    return run_checks(fn, cases, exercise="top_p_filter",
+                      what="the same logits and -inf as book.textgen.top_p_filter, per row, "
+                      "at least one token kept, p = 1 keeps all", hint=_TOP_P_HINT, quiet=quiet)
+
+
+# ---------------------------------------------------------------------------------------------
+# Causal self-attention
+# ---------------------------------------------------------------------------------------------
+
+_CAUSAL_HINT = (
+    "scores = q @ k.transpose(-2, -1) / sqrt(hs), shape (..., T, T); build a lower-triangular "
+    "boolean mask with torch.tril(torch.ones(T, T, dtype=torch.bool)) and set the scores above "
+    "the diagonal (the future: key index > query index) to -inf before the softmax over the "
+    "last dimension; then multiply by v."
+)
+
+
+def _ref_causal(q: Any, k: Any, v: Any) -> Any:
+    import torch.nn.functional as F
+
+    return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
+def check_causal_attention(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+    """Check `causal_attention(q, k, v) -> (B, nh, T, hs)`: softmax(q kᵀ/√hs + mask) v, where the
+    mask stops position t from attending to positions after t."""
+    import torch
+
+    g = torch.Generator().manual_seed(7)
+
+    def qkv(*shape: int) -> tuple[Any, Any, Any]:
+        return tuple(torch.randn(*shape, generator=g) for _ in range(3))
+
+    q1, k1, v1 = qkv(1, 1, 4, 2)
+    q2, k2, v2 = qkv(2, 3, 6, 4)
+    big = tuple(10 * t for t in qkv(2, 2, 5, 8))
+    cases = [
+        Case("one head, T = 4", (q1, k1, v1), expected=_ref_causal,
+             hint="the first output row must equal v[..., 0, :]: position 0 sees only itself."),
+        Case("2 sequences x 3 heads, T = 6", (q2, k2, v2), expected=_ref_causal,
+             hint="scale by sqrt of the head size, q.size(-1), not of T."),
+        Case("large scores stay finite", big, expected=_ref_causal,
+             hint="use -inf (or torch.finfo(dtype).min) for masked scores and let softmax "
+             "subtract the max; do not exponentiate the raw scores yourself."),
+    ]
+    cases = [Case(c.name, c.args, expected=c.expected, hint=c.hint, **_TOL_F32) for c in cases]
+    return run_checks(fn, cases, exercise="causal_attention",
+                      what="equal to F.scaled_dot_product_attention(q, k, v, is_causal=True) "
+                      "within 1e-5, several heads and sequences, large scores",
+                      hint=_CAUSAL_HINT, quiet=quiet)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bits per character
+# ---------------------------------------------------------------------------------------------
+
+_BPC_HINT = (
+    "the model pays -ln P nats for each token; add them up over the text (that is the text's "
+    "whole cost), convert nats to bits (divide by ln 2) and divide by the number of "
+    "characters, not of tokens. A mean over tokens would make a model with longer tokens look "
+    "worse than it is."
+)
+
+
+def _ref_bpc(token_losses: Any, n_chars: int) -> float:
+    return float(sum(float(x) for x in token_losses)) / math.log(2) / n_chars
+
+
+def check_bits_per_char(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+    """Check `bits_per_char(token_losses, n_chars) -> float`: the total cross-entropy of a text
+    (nats per token, one per token) in bits, divided by the text's number of characters."""
+    import torch
+
+    g = torch.Generator().manual_seed(3)
+    losses = torch.rand(50, generator=g) * 4
+    cases = [
+        Case("a character model: one token per character",
+             ([math.log(2)] * 8, 8), expected=1.0,
+             hint="8 characters, each predicted with P = 1/2: exactly 1 bit per character."),
+        Case("a BPE model: 3 tokens for 12 characters",
+             ([math.log(4)] * 3, 12), expected=0.5,
+             hint="3 tokens at 2 bits each is 6 bits for 12 characters: 0.5 bits per character."),
+        Case("a tensor of 50 losses, 140 characters", (losses, 140), expected=_ref_bpc),
+    ]
+    cases = [Case(c.name, c.args, expected=c.expected, hint=c.hint, dtype="any", rtol=1e-6,
+                  atol=1e-9) for c in cases]
+    return run_checks(fn, cases, exercise="bits_per_char",
+                      what="total nats / ln 2 / characters, for lists and tensors",
+                      hint=_BPC_HINT, quiet=quiet)
+
+
+# ---------------------------------------------------------------------------------------------
+# One BPE merge
+# ---------------------------------------------------------------------------------------------
+
+_BPE_HINT = (
+    "count the adjacent pairs with Counter(zip(ids, ids[1:])) (overlaps count: [5, 5, 5] has the "
+    "pair (5, 5) twice); take the most frequent pair, the smallest pair among equally frequent "
+    "ones (min over (-count, pair)); then walk through ids left to right, replacing each "
+    "occurrence by new_id and jumping over both of its tokens."
+)
+
+
+def _ref_bpe_step(ids: list[int], new_id: int) -> tuple[tuple[int, int], list[int]]:
+    from book.textgen import merge_pair
+
+    counts = Counter(zip(ids, ids[1:], strict=False))
+    pair = min(counts, key=lambda p: (-counts[p], p))
+    return pair, merge_pair(ids, pair, new_id)
+
+
+def check_bpe_merge_step(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+    """Check `bpe_merge_step(ids, new_id) -> (pair, new_ids)`: the most frequent adjacent pair
+    (ties: the smallest pair) and ids with every occurrence, left to right, replaced by new_id."""
+
+    def as_plain(out: Any, *args: Any) -> str | None:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            return "return a tuple (pair, new_ids)"
+        pair, new = out
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            return f"the pair must be a tuple of two ids, got {pair!r}"
+        if not isinstance(new, list):
+            return f"new_ids must be a list of ints, got {type(new).__name__}"
+        return None
+
+    cases = [
+        Case("'abab c ab'", ([0, 1, 0, 1, 2, 0, 1], 3), expected=_ref_bpe_step,
+             hint="(0, 1) occurs 3 times: merged, [3, 3, 2, 3]."),
+        Case("a tie goes to the smaller pair", ([4, 2, 9, 1, 4, 2, 9, 1], 10),
+             expected=_ref_bpe_step,
+             hint="(4, 2), (2, 9) and (9, 1) occur twice each: (2, 9) is the smallest."),
+        Case("a run: occurrences do not overlap", ([5, 5, 5, 5, 5, 1], 6),
+             expected=_ref_bpe_step,
+             hint="(5, 5) occurs 4 times in 5, 5, 5, 5, 5; merging left to right gives "
+             "[6, 6, 5, 1]."),
+        Case("the chunk of a word", ([7, 3, 8, 3, 8, 3, 8, 2], 9), expected=_ref_bpe_step),
+    ]
+    cases = [Case(c.name, c.args, expected=c.expected, hint=c.hint, check=as_plain)
+             for c in cases]
+    return run_checks(fn, cases, exercise="bpe_merge_step",
+                      what="the most frequent pair (ties: the smallest), merged left to right "
+                      "without overlaps", hint=_BPE_HINT, quiet=quiet)

@@ -14,8 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from book.np_nn.attention import MultiHeadAttention
-from book.np_nn.recurrent import LSTM
+from book.np_nn import LSTM, MultiHeadAttention
 
 
 def median_ms(step: Callable[[], object], repeats: int, warmup: int = 3) -> float:

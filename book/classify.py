@@ -27,7 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from book.env import seed_everything
-from book.np_nn.attention import sinusoidal_positions
+from book.np_nn import sinusoidal_positions
 from book.text import EncodedData, EncodedSplit, Vocab, batches, encode_batch, encode_data
 from book.torch_nn import Block
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from book.np_nn.attention import sinusoidal_positions
+from book.np_nn import sinusoidal_positions
 
 __all__ = ["Block", "CausalSelfAttention", "LSTMTagger", "SelfAttention", "TinyTransformer"]
 

@@ -9,7 +9,7 @@ import torch
 
 from book import concepts
 from book.gradcheck import numerical_grad, rel_error
-from book.np_nn.recurrent import LSTM, RNN
+from book.np_nn import LSTM, RNN
 
 
 @pytest.mark.parametrize("layer_class", [RNN, LSTM])

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from book import torch_nn
-from book.np_nn import attention as A
+from book import np_nn as A
 from book.gradcheck import numerical_grad
 
 TOL = 1e-8

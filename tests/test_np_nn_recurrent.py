@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from book.np_nn.recurrent import LSTM, RNN, sigmoid
+from book.np_nn import LSTM, RNN, sigmoid
 from book.gradcheck import numerical_grad
 
 PARAMS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")

@@ -8,7 +8,7 @@ import sympy as sp
 import torch
 
 from book import symbolic as S
-from book.np_nn.attention import (
+from book.np_nn import (
     gelu,
     gelu_backward,
     scaled_dot_product_attention,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from book import torch_nn
-from book.np_nn.attention import sinusoidal_positions
+from book.np_nn import sinusoidal_positions
 
 # Everything runs on the CPU; a machine with CUDA checks that device too.
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

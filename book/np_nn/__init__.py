@@ -1,5 +1,43 @@
 """NumPy layers with hand-written backward passes (chapter 3), checkable against `torch.nn`.
 
-`recurrent`: RNN and LSTM with backpropagation through time. `attention`: softmax, layer norm,
-scaled dot-product and multi-head attention, a pre-LayerNorm Transformer block.
+Every layer mirrors a PyTorch module (same parameter names and layouts): `from_torch(m)` copies
+its weights, `forward` keeps what `backward` needs, and `backward(dy)` returns the input gradient
+and fills `.grads`, keyed like the torch module's parameters.
+
+- `functional`: softmax, sigmoid, GELU, each with its backward.
+- `layers`: `Linear`, `LayerNorm`.
+- `recurrent`: `RNN` (tanh) and `LSTM` with backpropagation through time.
+- `attention`: masks, scaled dot-product attention, `MultiHeadAttention`, sinusoidal positions.
+- `transformer`: a pre-LayerNorm `TransformerBlock` (the NumPy twin of `book.torch_nn.Block`).
+- `optim`: `Adam`, the optimiser the NumPy models train with.
 """
+
+from book.np_nn.attention import (
+    MultiHeadAttention,
+    causal_mask,
+    scaled_dot_product_attention,
+    scaled_dot_product_attention_backward,
+    sinusoidal_positions,
+)
+from book.np_nn.functional import gelu, gelu_backward, sigmoid, softmax, softmax_backward
+from book.np_nn.layers import LayerNorm, Linear
+from book.np_nn.recurrent import LSTM, RNN
+from book.np_nn.transformer import TransformerBlock
+
+__all__ = [
+    "LSTM",
+    "RNN",
+    "LayerNorm",
+    "Linear",
+    "MultiHeadAttention",
+    "TransformerBlock",
+    "causal_mask",
+    "gelu",
+    "gelu_backward",
+    "scaled_dot_product_attention",
+    "scaled_dot_product_attention_backward",
+    "sigmoid",
+    "sinusoidal_positions",
+    "softmax",
+    "softmax_backward",
+]

@@ -1,4 +1,5 @@
-"""Attention and the Transformer block in NumPy, forward and hand-written backward (chapter 3).
+"""Attention in NumPy, forward and hand-written backward (chapter 3): masks, scaled dot-product
+attention, multi-head attention, sinusoidal positions.
 
 Every layer keeps what its backward pass needs from the last `forward` call, `backward(dout)`
 returns the gradient with respect to its input(s) and fills `.grads`, keyed like the parameters of
@@ -23,74 +24,20 @@ from typing import Any
 
 import numpy as np
 
+from book.np_nn.functional import (
+    _float_array,
+    _softmax_,
+    _softmax_backward_,
+    _to_numpy,
+)
+
 __all__ = [
-    "LayerNorm",
-    "Linear",
     "MultiHeadAttention",
-    "TransformerBlock",
     "causal_mask",
-    "gelu",
-    "gelu_backward",
     "scaled_dot_product_attention",
     "scaled_dot_product_attention_backward",
     "sinusoidal_positions",
-    "softmax",
-    "softmax_backward",
 ]
-
-
-def _to_numpy(t: Any) -> np.ndarray:
-    """A torch tensor as a NumPy copy (a copy, so updating one never changes the other)."""
-    return t.detach().cpu().numpy().copy()
-
-
-def _float_array(x: Any) -> np.ndarray:
-    """`x` as a floating array; integers become float64, float32 stays float32."""
-    x = np.asarray(x)
-    return x.astype(np.result_type(x.dtype, np.float32), copy=False)
-
-
-# ---------------------------------------------------------------------------------------------
-# softmax
-
-
-def _softmax_(s: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Softmax of `s` along `axis`, written into `s` itself (no temporaries of s's size)."""
-    # Subtracting the row maximum changes nothing mathematically but keeps exp() ≤ 1: no overflow.
-    np.subtract(s, s.max(axis=axis, keepdims=True), out=s)
-    np.exp(s, out=s)
-    s /= s.sum(axis=axis, keepdims=True)
-    return s
-
-
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Numerically stable softmax along `axis`."""
-    return _softmax_(np.array(_float_array(x)), axis)  # np.array copies: the input is untouched
-
-
-def _softmax_backward_(p: np.ndarray, dp: np.ndarray) -> np.ndarray:
-    """`softmax_backward` along the last axis, overwriting `dp` with the result."""
-    # Σ_j dp_j p_j, one number per row; einsum sums the products without a temporary dp * p.
-    dot = np.einsum("...j,...j->...", dp, p)
-    dp -= dot[..., None]  # (...,) -> (..., 1): broadcast over the row
-    dp *= p
-    return dp
-
-
-def softmax_backward(p: np.ndarray, dp: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Gradient through p = softmax(x): p ⊙ (dp − Σ(dp ⊙ p)), without forming the Jacobian."""
-    # The Jacobian diag(p) − p pᵀ has S² entries per row, but its product with dp needs only
-    # one dot product per row.
-    p, dp = _float_array(p), _float_array(dp)
-    if p.shape != dp.shape:
-        raise ValueError(f"dp must have the shape of p, {p.shape}; got {dp.shape}")
-    # Move `axis` last (a view, no copy), work there on a copy of dp, move it back.
-    dx = _softmax_backward_(np.moveaxis(p, axis, -1), np.moveaxis(np.array(dp), axis, -1))
-    return np.moveaxis(dx, -1, axis)
-
-
-# ---------------------------------------------------------------------------------------------
-# scaled dot-product attention
 
 
 def causal_mask(T: int, S: int | None = None) -> np.ndarray:
@@ -159,129 +106,6 @@ def scaled_dot_product_attention_backward(
     dq *= scale  # scaling the small (T, d) results is cheaper than scaling the (T, S) dscores
     dk *= scale
     return dq, dk, dv
-
-
-# ---------------------------------------------------------------------------------------------
-# LayerNorm, GELU, Linear
-
-
-class LayerNorm:
-    """Layer normalisation over the last axis, like `torch.nn.LayerNorm(E)`."""
-
-    def __init__(self, normalized_shape: int, eps: float = 1e-5, *,
-                 dtype: Any = np.float64) -> None:
-        self.weight = np.ones(normalized_shape, dtype=dtype)
-        self.bias = np.zeros(normalized_shape, dtype=dtype)
-        self.eps = eps
-        self.grads: dict[str, np.ndarray] = {}
-
-    @classmethod
-    def from_torch(cls, m: Any) -> LayerNorm:
-        """Copy a `torch.nn.LayerNorm` over one axis, with weight and bias."""
-        if len(m.normalized_shape) != 1 or m.weight is None or m.bias is None:
-            raise ValueError("only nn.LayerNorm(E) over the last axis with weight and bias is "
-                             f"supported; got normalized_shape={tuple(m.normalized_shape)}, "
-                             f"weight={m.weight is not None}, bias={m.bias is not None}")
-        ln = cls(m.normalized_shape[0], m.eps)
-        ln.weight, ln.bias = _to_numpy(m.weight), _to_numpy(m.bias)
-        return ln
-
-    def parameters(self) -> dict[str, np.ndarray]:
-        """The parameters by name, the keys of `.grads`."""
-        return {"weight": self.weight, "bias": self.bias}
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Normalise (..., E) to mean 0 and variance 1 over E, then scale and shift."""
-        x = np.asarray(x, dtype=self.weight.dtype)
-        E = self.weight.shape[0]
-        if x.ndim < 1 or x.shape[-1] != E:
-            raise ValueError(f"LayerNorm expects input (..., E) with E = {E}; got {x.shape}")
-        xc = x - x.mean(axis=-1, keepdims=True)
-        var = np.mean(xc * xc, axis=-1, keepdims=True)  # biased variance, as torch uses
-        self.rstd = 1.0 / np.sqrt(var + self.eps)  # (..., 1)
-        self.xhat = xc * self.rstd
-        return self.xhat * self.weight + self.bias
-
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Return dx and fill `.grads` with "weight" and "bias"."""
-        E = self.weight.shape[0]
-        if np.shape(dy) != self.xhat.shape:
-            raise ValueError(f"dy must have the output's shape {self.xhat.shape}; "
-                             f"got {np.shape(dy)}")
-        self.grads = {"weight": (dy * self.xhat).reshape(-1, E).sum(axis=0),
-                      "bias": np.reshape(dy, (-1, E)).sum(axis=0)}
-        dxhat = dy * self.weight
-        # x̂ depends on x through the mean and the variance too, which gives the two mean terms.
-        return self.rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True)
-                            - self.xhat * np.mean(dxhat * self.xhat, axis=-1, keepdims=True))
-
-
-# NumPy has no erf (SciPy does, but the course keeps NumPy as its only dependency), so we use the
-# tanh approximation of GELU that GPT-2 used; torch computes it with nn.GELU(approximate="tanh").
-_GELU_C = math.sqrt(2.0 / math.pi)
-
-
-def gelu(x: np.ndarray) -> np.ndarray:
-    """GELU, tanh approximation: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
-    x = _float_array(x)
-    return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x**3)))
-
-
-def gelu_backward(x: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    """Gradient through y = gelu(x) (tanh approximation), given the forward's input x."""
-    x = _float_array(x)
-    t = np.tanh(_GELU_C * (x + 0.044715 * x**3))
-    # Product rule on 0.5 x (1 + t), with dt/dx = (1 − t²) √(2/π) (1 + 3·0.044715 x²).
-    dydx = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
-    return dy * dydx
-
-
-class Linear:
-    """y = x Wᵀ + b on (..., in_features), with torch's layout: weight (out, in), bias (out,)."""
-
-    def __init__(self, in_features: int, out_features: int, *, dtype: Any = np.float64,
-                 seed: int = 0) -> None:
-        rng = np.random.default_rng(seed)
-        bound = 1.0 / math.sqrt(in_features)  # torch's default: U(−1/√in, 1/√in)
-        self.weight = rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype)
-        self.bias = rng.uniform(-bound, bound, out_features).astype(dtype)
-        self.grads: dict[str, np.ndarray] = {}
-
-    @classmethod
-    def from_torch(cls, m: Any) -> Linear:
-        """Copy a `torch.nn.Linear` with bias."""
-        if m.bias is None:
-            raise ValueError("only nn.Linear with bias=True is supported")
-        lin = cls(m.in_features, m.out_features)
-        lin.weight, lin.bias = _to_numpy(m.weight), _to_numpy(m.bias)
-        return lin
-
-    def parameters(self) -> dict[str, np.ndarray]:
-        """The parameters by name, the keys of `.grads`."""
-        return {"weight": self.weight, "bias": self.bias}
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Apply the layer to (..., in_features)."""
-        x = np.asarray(x, dtype=self.weight.dtype)
-        n_out, n_in = self.weight.shape
-        if x.ndim < 1 or x.shape[-1] != n_in:
-            raise ValueError(f"Linear expects input (..., in_features) with in_features = {n_in}; "
-                             f"got {x.shape}")
-        self.x2 = x.reshape(-1, n_in)  # (..., in) -> (N, in): one 2-D matmul is the fastest
-        y = self.x2 @ self.weight.T
-        y += self.bias
-        return y.reshape(*x.shape[:-1], n_out)  # (N, out) -> (..., out)
-
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Return dx and fill `.grads` with "weight" and "bias"."""
-        n_out, n_in = self.weight.shape
-        dy = np.asarray(dy, dtype=self.weight.dtype)
-        if dy.shape[-1:] != (n_out,) or dy.size // n_out != self.x2.shape[0]:
-            raise ValueError(f"dy must have the output's shape (..., {n_out}) with "
-                             f"{self.x2.shape[0]} rows; got {dy.shape}")
-        dy2 = dy.reshape(-1, n_out)  # (..., out) -> (N, out)
-        self.grads = {"weight": dy2.T @ self.x2, "bias": dy2.sum(axis=0)}
-        return (dy2 @ self.weight).reshape(*dy.shape[:-1], n_in)  # (N, in) -> (..., in)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,7 +276,7 @@ class MultiHeadAttention:
 
 
 # ---------------------------------------------------------------------------------------------
-# positions and the Transformer block
+# positions
 
 
 def sinusoidal_positions(T: int, E: int, *, dtype: Any = np.float64) -> np.ndarray:
@@ -464,78 +288,3 @@ def sinusoidal_positions(T: int, E: int, *, dtype: Any = np.float64) -> np.ndarr
     pe[:, 0::2] = np.sin(pos * freq)
     pe[:, 1::2] = np.cos(pos * freq[: E // 2])
     return pe.astype(dtype)
-
-
-class TransformerBlock:
-    """Pre-LayerNorm block: x + MHA(LN1(x)), then + Linear(GELU(Linear(LN2(x)))).
-
-    Mirrors `book.torch_nn.Block`; `.grads` uses its `named_parameters()` names.
-    """
-
-    def __init__(self, embed_dim: int, num_heads: int, hidden: int | None = None, *,
-                 causal: bool = False, dtype: Any = np.float64, seed: int = 0) -> None:
-        hidden = 4 * embed_dim if hidden is None else hidden
-        self.embed_dim, self.causal = embed_dim, causal
-        self.ln1 = LayerNorm(embed_dim, dtype=dtype)
-        self.attn = MultiHeadAttention(embed_dim, num_heads, dtype=dtype, seed=seed)
-        self.ln2 = LayerNorm(embed_dim, dtype=dtype)
-        self.fc1 = Linear(embed_dim, hidden, dtype=dtype, seed=seed + 1)  # torch: mlp.0
-        self.fc2 = Linear(hidden, embed_dim, dtype=dtype, seed=seed + 2)  # torch: mlp.2
-        self.grads: dict[str, np.ndarray] = {}
-
-    @classmethod
-    def from_torch(cls, block: Any) -> TransformerBlock:
-        """Copy a `book.torch_nn.Block`, including its `causal` setting."""
-        E, nh = block.attn.embed_dim, block.attn.num_heads
-        blk = cls(E, nh, block.mlp[0].out_features, causal=block.attn.causal)
-        blk.ln1, blk.ln2 = LayerNorm.from_torch(block.ln1), LayerNorm.from_torch(block.ln2)
-        blk.attn.in_proj_weight = _to_numpy(block.attn.in_proj.weight)
-        blk.attn.in_proj_bias = _to_numpy(block.attn.in_proj.bias)
-        blk.attn.out_proj_weight = _to_numpy(block.attn.out_proj.weight)
-        blk.attn.out_proj_bias = _to_numpy(block.attn.out_proj.bias)
-        blk.fc1, blk.fc2 = Linear.from_torch(block.mlp[0]), Linear.from_torch(block.mlp[2])
-        return blk
-
-    def _named(self) -> dict[str, tuple[Any, str]]:
-        """torch name -> (layer, its own parameter name)."""
-        attn = {"attn.in_proj.weight": "in_proj_weight", "attn.in_proj.bias": "in_proj_bias",
-                "attn.out_proj.weight": "out_proj.weight", "attn.out_proj.bias": "out_proj.bias"}
-        named = {f"ln1.{n}": (self.ln1, n) for n in ("weight", "bias")}
-        named |= {name: (self.attn, n) for name, n in attn.items()}
-        named |= {f"ln2.{n}": (self.ln2, n) for n in ("weight", "bias")}
-        named |= {f"mlp.0.{n}": (self.fc1, n) for n in ("weight", "bias")}
-        named |= {f"mlp.2.{n}": (self.fc2, n) for n in ("weight", "bias")}
-        return named
-
-    def parameters(self) -> dict[str, np.ndarray]:
-        """The parameters by `Block.named_parameters()` name, the keys of `.grads`."""
-        return {name: layer.parameters()[n] for name, (layer, n) in self._named().items()}
-
-    def forward(self, x: np.ndarray, causal: bool | None = None,
-                key_padding_mask: np.ndarray | None = None) -> np.ndarray:
-        """Apply the block to x (B, T, E); `causal` defaults to the block's own setting."""
-        x = np.asarray(x, dtype=self.ln1.weight.dtype)
-        if x.ndim != 3 or x.shape[-1] != self.embed_dim:
-            raise ValueError(f"x must have shape (B, T, E) with E = {self.embed_dim}; "
-                             f"got {x.shape}")
-        causal = self.causal if causal is None else causal
-        mask = causal_mask(x.shape[1]) if causal else None
-        h = self.ln1.forward(x)
-        a, _ = self.attn.forward(h, h, h, attn_mask=mask, key_padding_mask=key_padding_mask)
-        x = x + a  # the residual path lets gradients skip the layer
-        self.u = self.fc1.forward(self.ln2.forward(x))  # GELU's input, kept for its backward
-        return x + self.fc2.forward(gelu(self.u))
-
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Return dx from dy (B, T, E) and fill `.grads`."""
-        dy = np.asarray(dy, dtype=self.ln1.weight.dtype)
-        if dy.shape != self.ln1.xhat.shape:
-            raise ValueError(f"dy must have the output's shape (B, T, E) = {self.ln1.xhat.shape}; "
-                             f"got {dy.shape}")
-        # Each residual x + f(x) passes dy through unchanged and adds f's input gradient.
-        dh = self.fc1.backward(gelu_backward(self.u, self.fc2.backward(dy)))
-        dx = dy + self.ln2.backward(dh)
-        dq, dk, dv = self.attn.backward(dx)
-        dx = dx + self.ln1.backward(dq + dk + dv)  # self-attention: h was query, key and value
-        self.grads = {name: layer.grads[n] for name, (layer, n) in self._named().items()}
-        return dx

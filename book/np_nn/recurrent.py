@@ -22,23 +22,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["LSTM", "RNN", "sigmoid"]
+from book.np_nn.functional import sigmoid
+
+__all__ = ["LSTM", "RNN", "sigmoid"]  # sigmoid: re-exported from functional
 
 Layer = TypeVar("Layer", bound="_Recurrent")
-
-
-def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Logistic function 1 / (1 + e^-x), stable for any x; `out=x` computes it in place."""
-    # σ(x) = (1 + tanh(x/2)) / 2 is the same function, but tanh never overflows (exp(-x) does
-    # for x < -88 in float32) and needs no branch on the sign of x.
-    x = np.asarray(x)
-    if out is None:
-        out = np.empty(x.shape, np.result_type(x.dtype, np.float32))  # ints become float64
-    np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out += 1.0
-    out *= 0.5
-    return out
 
 
 def _dsigmoid(s: np.ndarray, times: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -1,113 +1,41 @@
-"""Gradient descent, momentum and Adam on two 2-D losses whose shape one can see.
+"""Optimiser set-up and the learning-rate schedule shared by the course's PyTorch training loops.
 
-Each loss is written once, as a SymPy expression; its NumPy value and gradient are derived
-from it by `sympy.lambdify`, so the formula in the text and the numbers in the plots agree.
+`adamw(model, lr, ...)`: AdamW with weight decay on matrices and embeddings only.
+`warmup_cosine(step, lr, min_lr, warmup, total)`: a linear warm-up, then a cosine decay.
+Chapter 4's classifiers (`book.classify`) and chapter 5's language models (`book.textgen`) both
+train with these, so a change here changes both, and both chapters show the same code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import math
 
-import numpy as np
-import sympy as sp
+import torch
+from torch import nn
 
-x, y = sp.symbols("x y", real=True)
-
-
-@dataclass(frozen=True)
-class Loss:
-    """A 2-D loss: formula, NumPy versions, and what is worth plotting."""
-
-    name: str
-    expr: sp.Expr
-    symbols: tuple[sp.Symbol, sp.Symbol]
-    f: Callable[[np.ndarray, np.ndarray], np.ndarray]  # works on grids too
-    grad: Callable[[float, float], np.ndarray]  # (∂f/∂x, ∂f/∂y) at one point
-    box: tuple[float, float, float, float]  # xmin, xmax, ymin, ymax of the plots
-    start: tuple[float, float]
-    learning_rates: tuple[float, ...]
-    note: str
+__all__ = ["adamw", "warmup_cosine"]
 
 
-def make_loss(name: str, expr: sp.Expr, box: tuple[float, float, float, float],
-              start: tuple[float, float], learning_rates: tuple[float, ...], note: str) -> Loss:
-    """A Loss from a SymPy expression in x and y; f and grad come from lambdify."""
-    f = sp.lambdify((x, y), expr, "numpy")
-    dfdx, dfdy = (sp.lambdify((x, y), sp.diff(expr, s), "numpy") for s in (x, y))
-    return Loss(name, expr, (x, y), f, lambda a, b: np.array([dfdx(a, b), dfdy(a, b)], dtype=float),
-                tuple(box), tuple(start), tuple(learning_rates), note)
+def warmup_cosine(step: int, lr: float, min_lr: float, warmup: int, total: int) -> float:
+    """Learning rate at `step`: linear warm-up to `lr` over `warmup` steps, then a cosine down
+    to `min_lr` at step `total`, and `min_lr` after that."""
+    if step < warmup:
+        # start small: Adam's first estimates of the gradients' scale are poor
+        return lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (lr - min_lr)
 
 
-LOSSES = {
-    "valley": make_loss(
-        "valley",
-        (x**2 + 25 * y**2) / 2,
-        box=(-1.25, 1.25, -0.5, 0.5),
-        start=(-1.0, 0.3),
-        learning_rates=(0.01, 0.03, 0.07, 0.079, 0.081, 0.09),
-        note="A narrow valley. The Hessian is diag(1, 25): gradient descent multiplies y by "
-        "(1 − 25·lr) each step, so it diverges once lr > 2/25 = 0.08, while x shrinks only "
-        "by (1 − lr): the steep direction caps the learning rate, the flat one sets the pace. "
-        "At lr = 0.03, momentum and Adam reach f < 10⁻³ in about 50 steps, plain descent in "
-        "about 100 (Adam moves about lr per step whatever the slope, so this depends on the "
-        "distance from the start).",
-    ),
-    "saddle": make_loss(
-        "saddle",
-        (x**2 - y**2) / 2 + y**4 / 4,
-        box=(-2, 2, -1.6, 1.6),
-        start=(-1.8, 0.01),
-        learning_rates=(0.01, 0.05, 0.2, 0.5, 0.9, 1.1, 2.5),
-        note="A saddle at (0, 0), Hessian diag(1, −1), between two minima at (0, ±1) where "
-        "f = −1/4. Started just off the ridge, gradient descent first slides into the saddle, "
-        "lingers while y grows by (1 + lr) per step, then escapes (with lr = 0.01, not within "
-        "300 steps). The quartic term walls the view in. At the minima the Hessian is "
-        "diag(1, 2), so for lr > 1 gradient descent no longer settles: at 1.1 it hops between "
-        "two points either side of the minimum, at 2.5 it is thrown out.",
-    ),
-}
+def adamw(model: nn.Module, lr: float, weight_decay: float,
+          betas: tuple[float, float] = (0.9, 0.999), device_type: str = "cpu") -> torch.optim.AdamW:
+    """AdamW with weight decay on the matrices and embeddings (2+ dimensions) only.
 
-HYPER = {  # default hyperparameters of each optimiser (PyTorch's defaults)
-    "sgd": {},
-    "momentum": {"beta": 0.9},
-    "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-}
-
-
-def descent_path(loss: Loss, optimizer: str, lr: float, steps: int, **hyper: float) -> np.ndarray:
-    """The iterates θ₀ … θ_steps, shape (steps + 1, 2); rows after a divergence are NaN."""
-    if optimizer not in HYPER:
-        raise ValueError(f"optimizer must be one of {sorted(HYPER)}, not {optimizer!r}")
-    h = {**HYPER[optimizer], **hyper}
-    if unknown := set(h) - set(HYPER[optimizer]):
-        raise TypeError(f"{optimizer} has no hyperparameter {sorted(unknown)}")
-    path = np.full((steps + 1, 2), np.nan)  # NaN rows are simply not drawn by matplotlib
-    theta = np.array(loss.start, dtype=float)
-    path[0] = theta
-    velocity = np.zeros(2)  # momentum: a decaying sum of past gradients
-    m, v = np.zeros(2), np.zeros(2)  # Adam: running means of the gradient and its square
-    for t in range(1, steps + 1):
-        g = loss.grad(*theta)
-        if optimizer == "sgd":
-            theta = theta - lr * g  # θ ← θ − η ∇f
-        elif optimizer == "momentum":
-            velocity = h["beta"] * velocity + g  # u ← β u + ∇f   (PyTorch's heavy ball)
-            theta = theta - lr * velocity  # θ ← θ − η u
-        elif optimizer == "adam":
-            m = h["beta1"] * m + (1 - h["beta1"]) * g  # m ← β₁ m + (1 − β₁) ∇f
-            v = h["beta2"] * v + (1 - h["beta2"]) * g**2  # v ← β₂ v + (1 − β₂) (∇f)²
-            m_hat = m / (1 - h["beta1"] ** t)  # m̂ = m / (1 − β₁ᵗ): undoes the start at m = 0
-            v_hat = v / (1 - h["beta2"] ** t)  # v̂ = v / (1 − β₂ᵗ)
-            theta = theta - lr * m_hat / (np.sqrt(v_hat) + h["eps"])  # θ ← θ − η m̂/(√v̂ + ε)
-        if not np.all(np.isfinite(theta)) or np.abs(theta).max() > 1e6:
-            break  # diverged: leave this row and the rest NaN, so the plot keeps its scale
-        path[t] = theta
-    return path
-
-
-def loss_grid(loss: Loss, n: int = 201) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """X, Y, Z = f(X, Y) on an n × n grid over the loss's box, for contour plots and heat maps."""
-    xmin, xmax, ymin, ymax = loss.box
-    X, Y = np.meshgrid(np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n))
-    return X, Y, loss.f(X, Y)
+    Decay pulls weights towards 0; on a bias or a LayerNorm gain that is just a bias towards
+    a smaller output, with nothing to regularise. On CUDA the fused kernel updates all the
+    parameters in a few launches instead of several per tensor.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=betas,
+                             fused=True if device_type == "cuda" else None)

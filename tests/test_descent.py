@@ -5,7 +5,7 @@ import pytest
 import sympy as sp
 import torch
 
-from book.optim import LOSSES, descent_path, loss_grid
+from book.descent import LOSSES, descent_path, loss_grid
 
 VALLEY, SADDLE = LOSSES["valley"], LOSSES["saddle"]
 

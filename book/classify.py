@@ -372,7 +372,7 @@ class TransformerClassifier(nn.Module):
         """Attention weights of every layer and head: (L, B, nh, T, T); rows sum to 1."""
         x, weights = self._embed(ids), []
         for block in self.blocks:
-            x, att = block(x, key_padding_mask=pad_mask, return_weights=True)
+            x, att = block.forward_with_weights(x, key_padding_mask=pad_mask)
             weights.append(att)
         return torch.stack(weights)
 

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from book import torch_nn
 from book import np_nn as A
+from book import torch_nn
 from book.gradcheck import numerical_grad
 
 TOL = 1e-8
@@ -390,7 +390,8 @@ BAD_MHA = {
                    r"attn_mask must be a boolean array .* \(T, S\)"),
     "padding shape": ({"key_padding_mask": np.zeros((2, 3), bool)}, r"shape \(B, S\) = \(2, 4\)"),
     "padding dtype": ({"key_padding_mask": np.zeros((2, 4), int)}, r"boolean array .*\(B, S\)"),
-    "fully masked": ({"key_padding_mask": np.array([[False] * 4, [True] * 4])}, r"NaN"),
+    "fully masked": ({"key_padding_mask": np.array([[False] * 4, [True] * 4])},
+                     r"key_padding_mask marks every key of sequence\(s\) \[1\]"),
 }
 
 
@@ -456,5 +457,35 @@ def test_from_torch_unsupported(case: str) -> None:
 
 
 def test_heads_must_divide_embed_dim() -> None:
-    with pytest.raises(ValueError, match="divisible"):
+    with pytest.raises(ValueError, match="multiple of num_heads"):
         A.MultiHeadAttention(10, 3)
+
+
+def test_backward_before_forward_says_so() -> None:
+    for layer, dy in [(A.LayerNorm(4), np.ones((2, 4))), (A.Linear(4, 3), np.ones((2, 3))),
+                      (A.TransformerBlock(8, 2), np.ones((1, 3, 8)))]:
+        with pytest.raises(RuntimeError, match="run forward first"):
+            layer.backward(dy)
+
+
+def test_mha_rejects_zero_heads_and_forgets_a_failed_forward() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        A.MultiHeadAttention(8, 0)
+    mha = A.MultiHeadAttention(8, 2)
+    x = np.ones((1, 3, 8))
+    mha.forward(x, x, x)
+    with pytest.raises(ValueError):
+        mha.forward(x, x, x, attn_mask=np.zeros((3, 3)))  # a float mask is refused
+    with pytest.raises(RuntimeError, match="forward before backward"):
+        mha.backward(np.ones((1, 3, 8)))  # not the gradients of the earlier forward
+
+
+def test_transformer_block_copies_a_block_without_biases() -> None:
+    torch = pytest.importorskip("torch")
+    from book.torch_nn import Block
+
+    torch.manual_seed(0)
+    block = Block(8, 2, causal=True, dropout=0.1, bias=False).double().eval()
+    x = torch.randn(2, 5, 8, dtype=torch.float64)
+    ours = A.TransformerBlock.from_torch(block)
+    np.testing.assert_allclose(ours.forward(x.numpy()), block(x).detach().numpy(), atol=1e-12)

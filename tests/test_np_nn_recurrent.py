@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from book.np_nn import LSTM, RNN, sigmoid
 from book.gradcheck import numerical_grad
+from book.np_nn import LSTM, RNN, sigmoid
 
 PARAMS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 SHAPES = [  # (T, B, I, H)
@@ -83,7 +83,7 @@ def test_float32_layer_matches_torch_and_stays_float32(cls) -> None:
     torch.manual_seed(2)
     m = getattr(torch.nn, cls.__name__)(I, H)  # float32
     layer = cls.from_torch(m)
-    assert all(p.dtype == np.float32 for p in layer.params.values())
+    assert all(p.dtype == np.float32 for p in layer.parameters().values())
     inputs = _random_inputs(T, B, I, H, dtype=np.float32)
     want = _run_torch(m, *inputs)
     got = _run_numpy(layer, *inputs)
@@ -133,7 +133,7 @@ def test_gradients_match_finite_differences(cls, shape) -> None:
     x, h0, c0, r_y, r_h, r_c = _random_inputs(T, B, I, H, seed=5)
     dx = _run_numpy(layer, x, h0, c0, r_y, r_h, r_c)["dx"]  # upstream gradients = the R's
     analytic = dict(layer.grads, x=dx, h0=layer.dh0)
-    arrays = dict(layer.params, x=x, h0=h0)
+    arrays = dict(layer.parameters(), x=x, h0=h0)
     if cls is LSTM:
         analytic["c0"], arrays["c0"] = layer.dc0, c0
     for name, a in arrays.items():
@@ -263,14 +263,14 @@ def test_init_is_torch_like(cls, gates) -> None:
     I, H = 3, 16
     layer = cls(I, H, dtype=np.float32, seed=8)
     G = gates * H
-    shapes = {k: v.shape for k, v in layer.params.items()}
+    shapes = {k: v.shape for k, v in layer.parameters().items()}
     assert shapes == dict(zip(PARAMS, [(G, I), (G, H), (G,), (G,)]))
-    for name, p in layer.params.items():
+    for name, p in layer.parameters().items():
         assert p is getattr(layer, name)  # the arrays themselves: updating them updates the layer
         assert p.dtype == np.float32
         assert np.abs(p).max() <= 1 / np.sqrt(H) and p.std() > 0.5 / np.sqrt(3 * H)
     same = cls(I, H, dtype=np.float32, seed=8)
-    assert all(np.array_equal(p, same.params[k]) for k, p in layer.params.items())
+    assert all(np.array_equal(p, same.parameters()[k]) for k, p in layer.parameters().items())
     other = cls(I, H, dtype=np.float32, seed=9)
     assert not np.array_equal(layer.weight_hh_l0, other.weight_hh_l0)
 
@@ -289,3 +289,12 @@ def test_sigmoid_is_exact_and_never_overflows() -> None:
     assert out is z
     np.testing.assert_allclose(z, [1 / (1 + np.e), 1 / (1 + np.exp(-2))], rtol=1e-14)
     assert sigmoid(np.array([0, 1])).dtype == np.float64  # integers become floats
+
+
+def test_sizes_and_state_are_checked() -> None:
+    with pytest.raises(TypeError, match="whole numbers"):
+        RNN(4.5, 5)
+    lstm = LSTM(3, 4)
+    x = np.zeros((2, 1, 3))
+    with pytest.raises(ValueError, match="pair"):
+        lstm.forward(x, np.zeros((2, 1, 1, 4)))  # an array, not the pair (h0, c0)

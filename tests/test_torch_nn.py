@@ -37,13 +37,12 @@ def explicit_attention(m: torch_nn.SelfAttention, x: torch.Tensor, causal: bool)
 @pytest.mark.parametrize("causal", [True, False])
 def test_self_attention_equals_explicit(causal: bool, device: str) -> None:
     torch.manual_seed(0)
-    cls = torch_nn.CausalSelfAttention if causal else torch_nn.SelfAttention
-    m = cls(16, 4).double().to(device)
+    m = torch_nn.SelfAttention(16, 4, causal=causal).double().to(device)
     assert m.causal == causal
     x = torch.randn(3, 7, 16, dtype=torch.float64, device=device)
     expected = explicit_attention(m, x, causal)
     torch.testing.assert_close(m(x), expected, rtol=1e-10, atol=1e-10)
-    out, att = m(x, return_weights=True)
+    out, att = m.forward_with_weights(x)
     torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-10)
     assert att.shape == (3, 4, 7, 7)
     assert m.in_proj.weight.shape == (48, 16) and m.out_proj.weight.shape == (16, 16)
@@ -55,7 +54,7 @@ def test_key_padding_mask(causal: bool) -> None:
     m = torch_nn.SelfAttention(8, 2, causal=causal).double()
     x = torch.randn(2, 5, 8, dtype=torch.float64)
     kpm = torch.tensor([[False] * 5, [False, False, False, True, True]])
-    out, att = m(x, key_padding_mask=kpm, return_weights=True)
+    out, att = m.forward_with_weights(x, key_padding_mask=kpm)
     assert torch.all(att[1, :, :, 3:] == 0)  # nobody attends to padding
     torch.testing.assert_close(m(x, key_padding_mask=kpm), out, rtol=1e-10, atol=1e-10)
     # the unpadded positions of row 1 see exactly what a 3-token input would
@@ -66,7 +65,7 @@ def test_block_shapes_and_parameter_names() -> None:
     block = torch_nn.Block(12, 3, causal=True)
     x = torch.randn(2, 5, 12)
     assert block(x).shape == (2, 5, 12)
-    y, att = block(x, return_weights=True)
+    y, att = block.forward_with_weights(x)
     torch.testing.assert_close(y, block(x))
     assert att.shape == (2, 3, 5, 5)
     assert [n for n, _ in block.named_parameters()] == [
@@ -84,7 +83,7 @@ def test_bad_input() -> None:
         m(torch.randn(2, 5, 6))
     with pytest.raises(ValueError, match=r"\(B, T, E\)"):
         m(torch.randn(5, 8))
-    with pytest.raises(ValueError, match="divisible"):
+    with pytest.raises(ValueError, match="multiple of num_heads"):
         torch_nn.SelfAttention(10, 3)
     model = torch_nn.TinyTransformer(10, 8, 2, 1, max_len=4)
     with pytest.raises(ValueError, match="max_len = 4"):
@@ -150,3 +149,24 @@ def test_lstm_tagger(device: str) -> None:
     changed = idx.clone()
     changed[:, 6] = (idx[:, 6] + 1) % 20
     torch.testing.assert_close(tagger(changed)[:, :6], scores[:, :6])
+
+
+def test_block_options_dropout_and_no_bias() -> None:
+    block = torch_nn.Block(8, 2, causal=True, dropout=0.5, bias=False)
+    assert all(not n.endswith("bias") for n, _ in block.named_parameters())
+    x = torch.randn(2, 4, 8)
+    block.eval()  # no dropout: deterministic, and causal (the first position sees only itself)
+    torch.testing.assert_close(block(x), block(x))
+    torch.testing.assert_close(block(x)[:, :1], block(x[:, :1]))
+    block.train()
+    torch.manual_seed(0)
+    a = block(x)
+    torch.manual_seed(1)
+    assert not torch.allclose(a, block(x))  # dropout draws differ with the seed
+
+
+def test_self_attention_rejects_bad_heads() -> None:
+    with pytest.raises(ValueError, match="multiple of num_heads"):
+        torch_nn.SelfAttention(8, 3)
+    with pytest.raises(ValueError, match="at least 1"):
+        torch_nn.SelfAttention(8, 0)

@@ -122,9 +122,9 @@ class MultiHeadAttention:
 
     def __init__(self, embed_dim: int, num_heads: int, *, dtype: Any = np.float64,
                  seed: int = 0) -> None:
-        if embed_dim % num_heads != 0:
-            raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads "
-                             f"({num_heads})")
+        if not isinstance(num_heads, int) or num_heads < 1 or embed_dim % num_heads != 0:
+            raise ValueError(f"embed_dim ({embed_dim}) must be a multiple of num_heads "
+                             f"({num_heads}), which must be a whole number of at least 1")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
         E = embed_dim
         rng = np.random.default_rng(seed)
@@ -195,6 +195,12 @@ class MultiHeadAttention:
             if kpm.dtype != np.bool_ or kpm.shape != (B, S):
                 raise ValueError(f"key_padding_mask must be a boolean array (True = padding) of "
                                  f"shape (B, S) = {(B, S)}; got {kpm.dtype} {kpm.shape}")
+            if kpm.all(axis=-1).any():
+                rows = np.flatnonzero(kpm.all(axis=-1)).tolist()
+                raise ValueError(f"key_padding_mask marks every key of sequence(s) {rows} as "
+                                 "padding (a row of it is all True): their queries would have "
+                                 "nothing to attend to. Give each sequence at least one real "
+                                 "token.")
             kpm = kpm[:, None, None, :]  # (B, S) -> (B, 1, 1, S): the same for all heads, queries
             mask = kpm if mask is None else mask | kpm
         return mask
@@ -219,6 +225,7 @@ class MultiHeadAttention:
         attn_mask (T, S) or (B·nh, T, S), True = may not attend; key_padding_mask (B, S),
         True = padding.
         """
+        self._cache = None  # a forward that fails leaves nothing for backward to misuse
         query = self._input(query, "query", "(B, T, E)")
         key = self._input(key, "key", "(B, S, E)")
         value = self._input(value, "value", "(B, S, E)")

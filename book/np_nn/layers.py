@@ -29,13 +29,14 @@ class LayerNorm:
 
     @classmethod
     def from_torch(cls, m: Any) -> LayerNorm:
-        """Copy a `torch.nn.LayerNorm` over one axis, with weight and bias."""
-        if len(m.normalized_shape) != 1 or m.weight is None or m.bias is None:
-            raise ValueError("only nn.LayerNorm(E) over the last axis with weight and bias is "
+        """Copy a `torch.nn.LayerNorm` over one axis (with `bias=False`, the bias is 0)."""
+        if len(m.normalized_shape) != 1 or m.weight is None:
+            raise ValueError("only nn.LayerNorm(E) over the last axis with a weight is "
                              f"supported; got normalized_shape={tuple(m.normalized_shape)}, "
-                             f"weight={m.weight is not None}, bias={m.bias is not None}")
+                             f"weight={m.weight is not None}")
         ln = cls(m.normalized_shape[0], m.eps)
-        ln.weight, ln.bias = _to_numpy(m.weight), _to_numpy(m.bias)
+        ln.weight = _to_numpy(m.weight)
+        ln.bias = np.zeros_like(ln.weight) if m.bias is None else _to_numpy(m.bias)
         return ln
 
     def parameters(self) -> dict[str, np.ndarray]:
@@ -56,6 +57,9 @@ class LayerNorm:
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Return dx and fill `.grads` with "weight" and "bias"."""
+        if not hasattr(self, "xhat"):
+            raise RuntimeError("LayerNorm.backward needs the values of a forward() call: "
+                               "run forward first")
         E = self.weight.shape[0]
         if np.shape(dy) != self.xhat.shape:
             raise ValueError(f"dy must have the output's shape {self.xhat.shape}; "
@@ -68,7 +72,6 @@ class LayerNorm:
                             - self.xhat * np.mean(dxhat * self.xhat, axis=-1, keepdims=True))
 
 
-# NumPy has no erf (SciPy does, but the course keeps NumPy as its only dependency), so we use the
 class Linear:
     """y = x Wᵀ + b on (..., in_features), with torch's layout: weight (out, in), bias (out,)."""
 
@@ -82,11 +85,11 @@ class Linear:
 
     @classmethod
     def from_torch(cls, m: Any) -> Linear:
-        """Copy a `torch.nn.Linear` with bias."""
-        if m.bias is None:
-            raise ValueError("only nn.Linear with bias=True is supported")
+        """Copy a `torch.nn.Linear` (without a bias, `bias=False`, the bias is 0)."""
         lin = cls(m.in_features, m.out_features)
-        lin.weight, lin.bias = _to_numpy(m.weight), _to_numpy(m.bias)
+        lin.weight = _to_numpy(m.weight)
+        no_bias = m.bias is None
+        lin.bias = np.zeros(m.out_features, lin.weight.dtype) if no_bias else _to_numpy(m.bias)
         return lin
 
     def parameters(self) -> dict[str, np.ndarray]:
@@ -107,6 +110,9 @@ class Linear:
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Return dx and fill `.grads` with "weight" and "bias"."""
+        if not hasattr(self, "x2"):
+            raise RuntimeError("Linear.backward needs the values of a forward() call: "
+                               "run forward first")
         n_out, n_in = self.weight.shape
         dy = np.asarray(dy, dtype=self.weight.dtype)
         if dy.shape[-1:] != (n_out,) or dy.size // n_out != self.x2.shape[0]:

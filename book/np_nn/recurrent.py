@@ -57,6 +57,9 @@ class _Recurrent:
     ) -> None:
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+        if not all(isinstance(n, (int, np.integer)) for n in (input_size, hidden_size)):
+            raise TypeError(f"input_size and hidden_size must be whole numbers, got "
+                            f"{input_size!r} and {hidden_size!r}")
         if input_size < 1 or hidden_size < 1:
             raise ValueError(f"sizes must be ≥ 1, got input_size={input_size}, {hidden_size=}")
         self.input_size, self.hidden_size, self.dtype = input_size, hidden_size, np.dtype(dtype)
@@ -70,8 +73,7 @@ class _Recurrent:
         self.grads: dict[str, np.ndarray] = {}
         self._cache: tuple | None = None
 
-    @property
-    def params(self) -> dict[str, np.ndarray]:
+    def parameters(self) -> dict[str, np.ndarray]:
         """The parameter arrays themselves (not copies), under torch's names."""
         names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
         return {name: getattr(self, name) for name in names}
@@ -101,7 +103,7 @@ class _Recurrent:
         if m.weight_ih_l0.dtype not in dtypes:
             raise ValueError(f"weights must be float32 or float64, got {m.weight_ih_l0.dtype}")
         layer = cls(m.input_size, m.hidden_size, dtype=dtypes[m.weight_ih_l0.dtype])
-        for name in layer.params:
+        for name in layer.parameters():
             setattr(layer, name, getattr(m, name).detach().cpu().numpy().copy())
         return layer
 
@@ -219,7 +221,7 @@ class LSTM(_Recurrent):
         x = self._check_x(x)
         T, B, _ = x.shape
         H = self.hidden_size
-        if state is not None and len(state) != 2:
+        if state is not None and (not isinstance(state, (tuple, list)) or len(state) != 2):
             raise ValueError("state must be a pair (h0, c0), each of shape (1, B, H)")
         h0, c0 = (None, None) if state is None else state
         xw = self._input_projection(x)  # (4H, T, B)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from book.np_nn.attention import MultiHeadAttention, causal_mask
-from book.np_nn.functional import _to_numpy, gelu, gelu_backward
+from book.np_nn.functional import gelu, gelu_backward
 from book.np_nn.layers import LayerNorm, Linear
 
 __all__ = ["TransformerBlock"]
@@ -34,14 +34,15 @@ class TransformerBlock:
 
     @classmethod
     def from_torch(cls, block: Any) -> TransformerBlock:
-        """Copy a `book.torch_nn.Block`, including its `causal` setting."""
+        """Copy a `book.torch_nn.Block`, including its `causal` setting; a block built with
+        `bias=False` gets zero biases. Dropout is not modelled: compare with `block.eval()`."""
         E, nh = block.attn.embed_dim, block.attn.num_heads
         blk = cls(E, nh, block.mlp[0].out_features, causal=block.attn.causal)
         blk.ln1, blk.ln2 = LayerNorm.from_torch(block.ln1), LayerNorm.from_torch(block.ln2)
-        blk.attn.in_proj_weight = _to_numpy(block.attn.in_proj.weight)
-        blk.attn.in_proj_bias = _to_numpy(block.attn.in_proj.bias)
-        blk.attn.out_proj_weight = _to_numpy(block.attn.out_proj.weight)
-        blk.attn.out_proj_bias = _to_numpy(block.attn.out_proj.bias)
+        in_proj = Linear.from_torch(block.attn.in_proj)
+        out_proj = Linear.from_torch(block.attn.out_proj)
+        blk.attn.in_proj_weight, blk.attn.in_proj_bias = in_proj.weight, in_proj.bias
+        blk.attn.out_proj_weight, blk.attn.out_proj_bias = out_proj.weight, out_proj.bias
         blk.fc1, blk.fc2 = Linear.from_torch(block.mlp[0]), Linear.from_torch(block.mlp[2])
         return blk
 
@@ -77,6 +78,9 @@ class TransformerBlock:
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Return dx from dy (B, T, E) and fill `.grads`."""
+        if not hasattr(self, "u"):
+            raise RuntimeError("TransformerBlock.backward needs the values of a forward() call: "
+                               "run forward first")
         dy = np.asarray(dy, dtype=self.ln1.weight.dtype)
         if dy.shape != self.ln1.xhat.shape:
             raise ValueError(f"dy must have the output's shape (B, T, E) = {self.ln1.xhat.shape}; "

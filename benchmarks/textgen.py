@@ -5,8 +5,8 @@
 Uses `book.textgen.CPU_CONFIG` (or GPU_CONFIG on a CUDA device), the same code the chapter
 calls; any setting can be overridden from the command line (see --help), so a shell script can
 try several configurations in turn (benchmarks/textgen_gpu_sweep.sh). The clock starts when the
-process starts: --max-seconds is a budget counted from there, imports, data, compilation and
-warm-up included, and training stops when it is spent. The validation loss is measured once,
+process starts: --max-seconds (default: the recipe's budget_s) is a budget counted from there,
+imports, data, compilation and warm-up included, and training stops when it is spent. The validation loss is measured once,
 at the end, on the whole validation split (the last 10% of the text, nanoGPT's split).
 
 Prints a line with the device and the configuration, the model's size, a summary of the run
@@ -33,11 +33,11 @@ PEAK_FLOPS = {"cuda": 989e12}  # H200 (and H100 SXM) dense bf16 tensor-core peak
 # command-line flag -> (section of the config, key, type)
 OVERRIDES = {
     "batch_size": ("train", int), "lr": ("train", float), "min_lr": ("train", float),
-    "max_iters": ("train", int), "max_seconds": ("train", float), "warmup": ("train", int),
+    "max_iters": ("train", int), "warmup": ("train", int),
     "eval_interval": ("train", int), "eval_iters": ("train", int), "seed": ("train", int),
     "weight_decay": ("train", float), "compile": ("train", None),
-    "n_layer": ("model", int), "n_head": ("model", int), "n_embd": ("model", int),
-    "block_size": ("model", int), "dropout": ("model", float),
+    "num_layers": ("model", int), "num_heads": ("model", int), "embed_dim": ("model", int),
+    "max_len": ("model", int), "dropout": ("model", float),
 }
 KEY = {"warmup": "warmup_iters"}  # flags whose config key has another name
 
@@ -54,7 +54,9 @@ def parse_args() -> argparse.Namespace:
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
         else:
             p.add_argument(flag, type=typ, default=None)
-    p.add_argument("--no-time-limit", action="store_true", help="ignore the recipe's max_seconds")
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="time budget from process start (default: the recipe's budget_s)")
+    p.add_argument("--no-time-limit", action="store_true", help="no time budget: count steps")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--val-tokens", type=int, default=None,
                    help="evaluate on the first N validation tokens only (quick tests)")
@@ -64,18 +66,18 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def settings(args: argparse.Namespace, device: torch.device) -> tuple[dict, dict]:
-    """(model settings, train settings): the recipe with the command line's overrides."""
+def settings(args: argparse.Namespace, device: torch.device) -> tuple[dict, dict, float | None]:
+    """(model settings, train settings, budget in seconds or None): the recipe with the command
+    line's overrides."""
     name = args.config or ("gpu" if device.type == "cuda" else "cpu")
     recipe = tg.GPU_CONFIG if name == "gpu" else tg.CPU_CONFIG
     model_kw, train_kw = dict(recipe["model"]), dict(recipe["train"])
-    if args.no_time_limit:
-        train_kw["max_seconds"] = None
     for flag, (section, _) in OVERRIDES.items():
         value = getattr(args, flag)
         if value is not None:
             (model_kw if section == "model" else train_kw)[KEY.get(flag, flag)] = value
-    return model_kw, train_kw
+    seconds = args.max_seconds if args.max_seconds is not None else recipe["budget_s"]
+    return model_kw, train_kw, None if args.no_time_limit else seconds
 
 
 def main() -> None:
@@ -84,11 +86,12 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = env.device(args.device)
-    model_kw, train_kw = settings(args, device)
+    model_kw, train_kw, seconds = settings(args, device)
     cfg = tg.TrainConfig(**train_kw)
     gpu = f" ({env.gpu_name()})" if device.type == "cuda" else ""
     print(f"device {device.type}{gpu} | torch {torch.__version__} | "
-          f"{torch.get_num_threads()} threads | model {model_kw} | train {asdict(cfg)}",
+          f"{torch.get_num_threads()} threads | model {model_kw} | train {asdict(cfg)} | "
+          f"budget {seconds} s",
           flush=True)
 
     text = data.load("tinyshakespeare", progress=False)
@@ -102,7 +105,8 @@ def main() -> None:
           f"MFLOP per token; {len(train_ids):,} training and {len(val_ids):,} validation tokens; "
           f"ready after {time.perf_counter() - T0:.1f} s", flush=True)
 
-    log = tg.train(model, train_ids, val_ids, cfg, device, progress=args.progress, t0=T0)
+    budget = None if seconds is None else tg.Budget(seconds, t0=T0)
+    log = tg.train(model, train_ids, val_ids, cfg, device, progress=args.progress, budget=budget)
     for row in log.history:
         print(" ".join(f"{k} {v:.4g}" for k, v in row.items()))
     # the whole split; no gradients are kept, so 4 times the training batch fits

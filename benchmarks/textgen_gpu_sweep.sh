@@ -35,7 +35,7 @@ run --lr 2e-3 --min-lr 2e-4
 # 5. half the batch again: twice the steps for the same tokens
 run --batch-size 64 --lr 1e-3 --min-lr 1e-4
 # 6. a deeper, wider model for the same budget
-run --n-layer 8 --n-embd 512 --n-head 8
+run --num-layers 8 --embed-dim 512 --num-heads 8
 # 7. torch.compile, with a longer budget, to see what compiling costs and gains per step
 run --compile --max-seconds 45
 # 8. no clock: 1500 steps, what the recipe reaches given the time

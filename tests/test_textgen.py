@@ -37,7 +37,7 @@ needs_shakespeare = pytest.mark.skipif(
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
         "First Citizen:\nYou are all resolved rather to die than to famish?\n") * 3
 POEM = "床前明月光，疑是地上霜。\n舉頭望明月，低頭思故鄉。\n" * 2
-TINY = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16)
+TINY = GPTConfig(vocab_size=11, max_len=8, num_layers=2, num_heads=2, embed_dim=16)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -187,8 +187,8 @@ def test_gpt_ties_head_and_embedding_and_starts_near_uniform():
     assert logits.shape == (8, 8, 65)
     assert abs(loss.item() - math.log(65)) < 0.05  # small init: every token about 1/65
     # residual projections start smaller than the other layers
-    std = model.blocks[0].mlp.proj.weight.std().item()
-    assert abs(std - 0.02 / math.sqrt(2 * cfg.n_layer)) < 0.003
+    std = model.blocks[0].mlp[2].weight.std().item()
+    assert abs(std - 0.02 / math.sqrt(2 * cfg.num_layers)) < 0.003
 
 
 def test_gpt_counts_parameters_and_flops():
@@ -202,15 +202,15 @@ def test_gpt_counts_parameters_and_flops():
 
 
 def test_gpt_rejects_bad_shapes():
-    with pytest.raises(ValueError, match="divisible"):
-        GPT(replace(TINY, n_head=3))
-    with pytest.raises(ValueError, match=r"block_size = 8: crop the context"):
+    with pytest.raises(ValueError, match="multiple of num_heads"):
+        GPT(replace(TINY, num_heads=3))  # 16 is not a multiple of 3
+    with pytest.raises(ValueError, match=r"max_len = 8: crop the context"):
         GPT(TINY)(torch.zeros(1, 9, dtype=torch.long))
 
 
 def test_char_lstm_shapes_and_loss():
     torch.manual_seed(0)
-    model = CharLSTM(CharLSTMConfig(vocab_size=11, block_size=8, n_embd=8, hidden_size=12,
+    model = CharLSTM(CharLSTMConfig(vocab_size=11, max_len=8, embed_dim=8, hidden_size=12,
                                     num_layers=2))
     idx = torch.randint(11, (3, 7))
     logits, loss = model(idx)
@@ -353,7 +353,7 @@ class _Counter(torch.nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.config = replace(TINY, block_size=4)
+        self.config = replace(TINY, max_len=4)
         self.seen: list[torch.Tensor] = []
 
     def forward(self, idx, targets=None):
@@ -370,7 +370,7 @@ def test_generate_shows_the_model_its_last_block_size_tokens():
 
 
 def test_generate_works_with_the_lstm():
-    model = CharLSTM(CharLSTMConfig(vocab_size=11, block_size=4, n_embd=4, hidden_size=8,
+    model = CharLSTM(CharLSTMConfig(vocab_size=11, max_len=4, embed_dim=4, hidden_size=8,
                                     num_layers=1))
     assert tg.generate(model, torch.zeros(1, 1, dtype=torch.long), 9).shape == (1, 10)
 
@@ -407,14 +407,30 @@ def test_a_short_training_run_lowers_the_loss():
     assert set(log.history[0]) == {"step", "train_loss", "val_loss", "lr", "elapsed_s"}
 
 
+class FakeClock:
+    """A clock that advances a fixed amount at each reading: the test cannot depend on speed."""
+
+    def __init__(self, tick: float) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
 def test_time_budget_stops_training():
     torch.manual_seed(0)
     model = GPT(TINY)
-    cfg = replace(QUICK, max_iters=10**6, max_seconds=1.0, eval_interval=0)
-    log = tg.train(model, SEQ, SEQ, cfg, progress=False)
-    assert 5 < log.steps < 10**6 and log.seconds < 3
+    cfg = replace(QUICK, max_iters=10**6, eval_interval=0)
+    # each step reads the clock a few times, 0.01 s a reading: a 1 s budget lasts some dozens
+    budget = tg.Budget(1.0, clock=FakeClock(0.01))
+    log = tg.train(model, SEQ, SEQ, cfg, progress=False, budget=budget)
+    assert 5 < log.steps < 100
     assert log.history[-1]["step"] == log.steps  # one evaluation, at the end
     assert log.history[-1]["lr"] < 0.3 * cfg.lr  # the cosine was stretched over the budget
+    again = tg.train(GPT(TINY), SEQ, SEQ, cfg, progress=False,
+                     budget=tg.Budget(1.0, clock=FakeClock(0.01)))
+    assert again.steps == log.steps  # the same clock readings, the same number of steps
 
 
 def _params(model):
@@ -449,11 +465,66 @@ def test_checkpoint_loads_with_weights_only_and_resume_equals_an_uninterrupted_r
         tg.load_checkpoint(path, GPT(TINY))
 
 
+SHORT = replace(QUICK, max_iters=6, eval_interval=0)
+
+
+def _saved(tmp_path, name="ckpt.pt"):
+    torch.manual_seed(0)
+    model = GPT(TINY)
+    opt = tg.make_optimizer(model, SHORT)
+    path = tmp_path / name
+    tg.save_checkpoint(path, model, opt, 3, SHORT)
+    return model, path
+
+
+def test_resume_from_a_file_written_by_save_checkpoint(tmp_path):
+    _, path = _saved(tmp_path)
+    with pytest.warns(UserWarning, match="no random-generator states"):
+        log = tg.train(GPT(TINY), SEQ, SEQ, SHORT, progress=False, resume_from=path)
+    assert log.steps == 6 and log.tokens == 3 * SHORT.batch_size * TINY.max_len
+
+
+def test_resume_with_another_config_is_refused_with_the_difference_named(tmp_path):
+    _, path = _saved(tmp_path)
+    other = replace(SHORT, lr=5e-2, max_iters=7)
+    with pytest.raises(ValueError, match=r"lr: saved 0\.01, now 0\.05.*max_iters: saved"):
+        tg.train(GPT(TINY), SEQ, SEQ, other, progress=False, resume_from=path)
+
+
+def test_a_damaged_checkpoint_is_refused(tmp_path):
+    model, path = _saved(tmp_path)
+    data = bytearray(path.read_bytes())
+    weights = bytes(model.tok_emb.weight.detach().flatten()[:4].numpy().tobytes())
+    at = bytes(data).find(weights)  # the stored bytes of tok_emb.weight
+    assert at > 0
+    data[at:at + 8] = bytes(b ^ 0xFF for b in data[at:at + 8])  # flip 64 bits of two weights
+    path.write_bytes(bytes(data))
+    with pytest.raises(tg.CheckpointError, match="do not match the checksum"):
+        tg.load_checkpoint(path)
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "text", "state_dict", "list"])
+def test_truncated_and_foreign_files_give_a_clear_error(tmp_path, damage):
+    model, path = _saved(tmp_path)
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "text":
+        path.write_text("not a checkpoint\n")
+    elif damage == "state_dict":
+        torch.save(model.state_dict(), path)
+    else:
+        torch.save([1, 2, 3], path)
+    with pytest.raises(tg.CheckpointError, match=str(path.name)):
+        tg.load_checkpoint(path)
+
+
 def test_bad_inputs_say_what_to_do():
-    model = GPT(TINY)  # vocab_size 11, block_size 8
+    model = GPT(TINY)  # vocab_size 11, max_len 8
     with pytest.raises(ValueError, match=r"vocab_size is 11: build the model with vocab_size"):
         tg.train(model, torch.arange(100) % 20, None, QUICK, progress=False)
-    with pytest.raises(ValueError, match=r"block_size \+ 1 = 9: use a smaller block_size"):
+    with pytest.raises(ValueError, match=r"max_len \+ 1 = 9: use a smaller max_len"):
         tg.train(model, torch.arange(5), None, QUICK, progress=False)
     with pytest.raises(ValueError, match="val_ids"):
         tg.train(model, SEQ, torch.arange(5), QUICK, progress=False)
@@ -471,7 +542,7 @@ def test_bad_inputs_say_what_to_do():
 def test_benchmark_last_line_format():
     env = {**os.environ, "LLM_BOOK_DATA": str(MIRROR), "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, str(ROOT / "benchmarks" / "textgen.py"), "--device", "cpu",
-           "--n-layer", "1", "--n-embd", "16", "--n-head", "2", "--block-size", "16",
+           "--num-layers", "1", "--embed-dim", "16", "--num-heads", "2", "--max-len", "16",
            "--batch-size", "4", "--max-iters", "20", "--warmup", "2", "--threads", "1",
            "--val-tokens", "20000"]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120,

@@ -1,0 +1,67 @@
+"""Text generation (chapter 5), one module per role, as nanoGPT separates model from training:
+
+- `tokenizers`: `CharTokenizer`, `BPETokenizer`, `merge_pair`, `nanogpt_split`;
+- `models`: `GPT` (built from `book.torch_nn.Block`) and `CharLSTM`, with their configs;
+- `train`: `TrainConfig`, `train`, `train_step`, `get_batch`, `estimate_loss`, `lr_at`, `Budget`;
+- `checkpoint`: `save_checkpoint`, `load_checkpoint` (checked against checksums), resuming;
+- `sample`: `greedy`, `apply_temperature`, `top_k_filter`, `top_p_filter`, `sample_next`,
+  `generate`;
+- `metrics`: `perplexity`, `bits_per_char`;
+- `settings`: `CPU_CONFIG` and `GPU_CONFIG`, used by the chapter and `benchmarks/textgen.py`.
+
+Every name is also available from the package itself:
+
+    from book import data, textgen as tg
+    text = data.load("tinyshakespeare")
+    train_text, val_text = tg.nanogpt_split(text)
+    tok = tg.CharTokenizer(text)                                   # 65 symbols
+    train_ids, val_ids = torch.tensor(tok.encode(train_text)), torch.tensor(tok.encode(val_text))
+    model = tg.GPT(tg.GPTConfig(vocab_size=tok.vocab_size, **tg.CPU_CONFIG["model"]))
+    log = tg.train(model, train_ids, val_ids, tg.TrainConfig(**tg.CPU_CONFIG["train"]))
+    ids = tg.generate(model, torch.tensor([tok.encode("ROMEO:")]), 200, top_k=20)
+    print(tok.decode(ids[0].tolist()))
+
+Every model maps token ids (B, T) to next-token logits (B, T, V) and, given targets, the mean
+cross-entropy in nats: `logits, loss = model(idx, targets)`.
+"""
+
+from book.textgen.checkpoint import CheckpointError, TrainState, load_checkpoint, save_checkpoint
+from book.textgen.metrics import bits_per_char, perplexity
+from book.textgen.models import GPT, MODELS, CharLSTM, CharLSTMConfig, GPTConfig, lm_loss
+from book.textgen.sample import (
+    apply_temperature,
+    generate,
+    greedy,
+    sample_next,
+    top_k_filter,
+    top_p_filter,
+)
+from book.textgen.settings import CPU_CONFIG, GPU_CONFIG
+from book.textgen.tokenizers import (
+    CHUNK_PATTERN,
+    BPETokenizer,
+    CharTokenizer,
+    merge_pair,
+    nanogpt_split,
+    split_chunks,
+)
+from book.textgen.train import (
+    Budget,
+    TrainConfig,
+    TrainLog,
+    estimate_loss,
+    get_batch,
+    lr_at,
+    make_optimizer,
+    train,
+    train_step,
+)
+
+__all__ = [
+    "CHUNK_PATTERN", "CPU_CONFIG", "GPT", "GPU_CONFIG", "MODELS", "BPETokenizer", "Budget",
+    "CharLSTM", "CharLSTMConfig", "CharTokenizer", "CheckpointError", "GPTConfig",
+    "TrainConfig", "TrainLog", "TrainState", "apply_temperature", "bits_per_char",
+    "estimate_loss", "generate", "get_batch", "greedy", "lm_loss", "load_checkpoint", "lr_at",
+    "make_optimizer", "merge_pair", "nanogpt_split", "perplexity", "sample_next",
+    "save_checkpoint", "split_chunks", "top_k_filter", "top_p_filter", "train", "train_step",
+]

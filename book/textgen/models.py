@@ -1,0 +1,151 @@
+"""Language models: token ids (B, T) [, targets (B, T)] -> next-token logits (B, T, V), loss.
+
+`GPT`: a decoder-only Transformer built from `book.torch_nn.Block`, the block chapter 3 derives
+and checks against NumPy, here with `causal=True`, dropout and no biases. `CharLSTM`: the
+recurrent baseline. Both return `(logits, loss)`, the loss being the mean cross-entropy in nats
+(None without targets), and keep their shape in `.config`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from book.torch_nn import Block
+
+__all__ = ["MODELS", "GPT", "CharLSTM", "CharLSTMConfig", "GPTConfig", "lm_loss"]
+
+
+def lm_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor | None:
+    """Mean cross-entropy (nats) of next-token logits (B, T, V) against targets (B, T)."""
+    if targets is None:
+        return None
+    B, T, V = logits.shape
+    # (B, T, V) -> (B*T, V): every position is one classification over the vocabulary
+    return F.cross_entropy(logits.reshape(B * T, V), targets.reshape(B * T))
+
+
+@dataclass
+class GPTConfig:
+    """The shape of a GPT: vocabulary, context length, depth, heads, width, dropout, biases."""
+
+    vocab_size: int = 65
+    max_len: int = 256      # the longest context; position embeddings exist only up to here
+    num_layers: int = 6
+    num_heads: int = 6
+    embed_dim: int = 384
+    dropout: float = 0.0
+    bias: bool = False      # biases in Linear and LayerNorm layers: slightly slower, no better
+
+
+class GPT(nn.Module):
+    """Decoder-only Transformer: token + learned position embeddings, `num_layers` causal
+    `Block`s, a final LayerNorm and a linear head that shares its weight with the token
+    embedding."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        E = cfg.embed_dim
+        self.tok_emb = nn.Embedding(cfg.vocab_size, E)
+        self.pos_emb = nn.Embedding(cfg.max_len, E)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(
+            Block(E, cfg.num_heads, causal=True, dropout=cfg.dropout, bias=cfg.bias)
+            for _ in range(cfg.num_layers))
+        self.ln_f = nn.LayerNorm(E, bias=cfg.bias)
+        self.head = nn.Linear(E, cfg.vocab_size, bias=False)
+        # Weight tying: reading token i and predicting token i use one vector, which saves
+        # V x E parameters and helps a small model (Press & Wolf, 2017).
+        self.head.weight = self.tok_emb.weight
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """Normal(0, 0.02) weights, zero biases (GPT-2); the two Linear layers that write into
+        the residual stream get std 0.02 / sqrt(2 num_layers), so that the sum of 2 num_layers
+        such contributions keeps the stream's scale at initialisation."""
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(m.weight, mean=0.0, std=0.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+        for block in self.blocks:
+            for proj in (block.attn.out_proj, block.mlp[2]):
+                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * len(self.blocks)))
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """idx (B, T) -> (logits (B, T, V), mean cross-entropy against targets (B, T) or None)."""
+        T = idx.shape[1]
+        if T > self.config.max_len:
+            raise ValueError(f"sequence length {T} is longer than max_len = "
+                             f"{self.config.max_len}: crop the context, idx[:, -max_len:]")
+        pos = torch.arange(T, device=idx.device)                 # (T,)
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))     # (B, T, E) + (T, E)
+        for block in self.blocks:
+            x = block(x)
+        logits = self.head(self.ln_f(x))                         # (B, T, V)
+        return logits, lm_loss(logits, targets)
+
+    def num_params(self) -> int:
+        """Number of trainable parameters (the tied embedding/head weight counted once)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def flops_per_token(self) -> int:
+        """Training FLOPs per token, forward and backward: 6 N + 12 L E T.
+
+        A weight does one multiply-add (2 FLOPs) per token in the forward pass and twice that
+        in the backward pass (gradient of the input and of the weight): 6 N. N leaves out the
+        position embeddings, a lookup with no multiply; the tied head IS a matmul and counts.
+        Attention adds q·k and weights·v, 2 T E multiply-adds per token and layer forward:
+        3 x 4 T E = 12 T E (the causal half that the kernel skips is counted, as in the PaLM
+        paper's appendix B, which is the usual convention for MFU).
+        """
+        c = self.config
+        n = self.num_params() - self.pos_emb.weight.numel()
+        return 6 * n + 12 * c.num_layers * c.embed_dim * c.max_len
+
+
+@dataclass
+class CharLSTMConfig:
+    """The shape of a CharLSTM; max_len is the length of its training windows (an LSTM itself
+    has no longest input)."""
+
+    vocab_size: int = 65
+    max_len: int = 128
+    embed_dim: int = 64
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.0
+
+
+class CharLSTM(nn.Module):
+    """Embedding -> LSTM (batch first) -> linear head: the recurrent language model."""
+
+    def __init__(self, cfg: CharLSTMConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.embed_dim)
+        # PyTorch applies this dropout between stacked layers only, so it needs 2+ layers
+        self.lstm = nn.LSTM(cfg.embed_dim, cfg.hidden_size, cfg.num_layers, batch_first=True,
+                            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
+        self.head = nn.Linear(cfg.hidden_size, cfg.vocab_size)
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """idx (B, T) -> (logits (B, T, V), mean cross-entropy against targets (B, T) or None)."""
+        h, _ = self.lstm(self.embed(idx))  # (B, T, H): the state after reading each token
+        logits = self.head(h)              # (B, T, V)
+        return logits, lm_loss(logits, targets)
+
+    def num_params(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters())
+
+
+# name -> (model class, config class): what a checkpoint's "model_class" may say
+MODELS = {"GPT": (GPT, GPTConfig), "CharLSTM": (CharLSTM, CharLSTMConfig)}

@@ -6,10 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: help setup assets book student-book test notebooks serve clean
+.PHONY: help setup assets book student-book test unit lint notebooks serve clean
 help:
 	@echo "make book       build the website into _build/html"
-	@echo "make test       unit tests, nbval on every notebook, site build, browser checks"
+	@echo "make test       lint, unit tests, nbval on every notebook, site build, browser checks"
+	@echo "make unit       the fast tier: the package's tests, no slow training, no site, no browser"
+	@echo "make lint       ruff over the package, tests, tools, benchmarks and notebooks"
 	@echo "make student-book  the same site without the solutions, into _build/student"
 	@echo "make notebooks  re-execute every notebook in place (commit the outputs)"
 	@echo "make serve      serve the built site on http://127.0.0.1:$(PORT)"
@@ -43,7 +45,13 @@ book: setup assets
 student-book: setup assets
 	$(PY) tools/student_edition.py
 
-test: book student-book
+lint: setup
+	$(VENV)/bin/ruff check book tests tools benchmarks
+
+unit: setup
+	$(PY) -m pytest -n 2 --dist loadfile -m "not slow and not browser and not site" tests
+
+test: lint book student-book
 	$(PY) -m pytest -n 2 --dist loadfile tests \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg chapters solutions
 

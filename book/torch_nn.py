@@ -131,9 +131,9 @@ class Block(nn.Module):
 
 
 class TinyTransformer(nn.Module):
-    """Token embedding + sinusoidal positions, `n_layers` Blocks, final LayerNorm, linear head."""
+    """Token embedding + sinusoidal positions, `num_layers` Blocks, final LayerNorm, linear head."""
 
-    def __init__(self, vocab_size: int, embed_dim: int, n_heads: int, n_layers: int,
+    def __init__(self, vocab_size: int, embed_dim: int, num_heads: int, num_layers: int,
                  max_len: int, causal: bool = True) -> None:
         super().__init__()
         self.max_len = max_len
@@ -141,8 +141,8 @@ class TinyTransformer(nn.Module):
         # The same encodings as the NumPy code; a buffer moves with .to(device) but is not trained.
         pos = torch.from_numpy(sinusoidal_positions(max_len, embed_dim)).float()
         self.register_buffer("pos", pos, persistent=False)  # (max_len, E)
-        self.blocks = nn.ModuleList(Block(embed_dim, n_heads, causal=causal)
-                                    for _ in range(n_layers))
+        self.blocks = nn.ModuleList(Block(embed_dim, num_heads, causal=causal)
+                                    for _ in range(num_layers))
         self.ln_f = nn.LayerNorm(embed_dim)
         self.head = nn.Linear(embed_dim, vocab_size)
 

@@ -93,7 +93,7 @@ def test_bad_input() -> None:
 @pytest.mark.parametrize("device", DEVICES)
 def test_tiny_transformer_shapes_and_positions(device: str) -> None:
     torch.manual_seed(0)
-    model = torch_nn.TinyTransformer(vocab_size=11, embed_dim=16, n_heads=4, n_layers=2,
+    model = torch_nn.TinyTransformer(vocab_size=11, embed_dim=16, num_heads=4, num_layers=2,
                                      max_len=9).to(device)
     idx = torch.randint(0, 11, (3, 7), device=device)
     assert model(idx).shape == (3, 7, 11)

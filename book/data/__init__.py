@@ -16,25 +16,20 @@ checked against its recorded sha256 before it is used. From the command line::
 The package, by role:
 
 * `book.data.registry` - the corpora: files, URLs, sha256 and sizes, licences, citations;
-* `book.data.fetch`    - mirror -> cache -> download, verification, the cache's safety rules;
-* `book.data.corpora`  - parsers that turn the files into texts, labelled splits and poems;
+* `book.data.fetching` - mirror -> cache -> download, verification, the cache's safety rules;
+* `book.data.loaders`  - parsers that turn the files into texts, labelled splits and poems;
 * `book.data.errors`   - `DataError` (with what to do) and `DataWarning`;
 * `book.data.cli`      - the command line above (``__main__`` runs it).
+
+(The modules are not called `fetch` and `corpora` because `data.fetch()` and `data.corpora()`
+are functions of the package: a submodule of the same name would be hidden behind them.)
 
 Everything a chapter needs is importable from `book.data` itself.
 """
 
 from book.data.cli import main
-from book.data.corpora import (
-    Poem,
-    TextClassificationData,
-    TextSplit,
-    load,
-    load_options,
-    stratified_split,
-)
 from book.data.errors import DataError, DataWarning
-from book.data.fetch import (
+from book.data.fetching import (
     ENV_MIRROR,
     FileCheck,
     cache_dir,
@@ -46,6 +41,14 @@ from book.data.fetch import (
     path,
     verify,
     zip_content_sha256,
+)
+from book.data.loaders import (
+    Poem,
+    TextClassificationData,
+    TextSplit,
+    load,
+    load_options,
+    stratified_split,
 )
 from book.data.registry import CORPORA, Corpus, FileSpec, corpora, get_corpus
 

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 
 from book.data.errors import DataError, DataWarning, os_problem
-from book.data.fetch import (
+from book.data.fetching import (
     ENV_MIRROR,
     cache_dir,
     describe_mirror,

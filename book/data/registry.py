@@ -3,11 +3,11 @@
 A corpus (`Corpus`) is a name, a description, a licence, a citation and a few files. Each file
 (`FileSpec`) has a path relative to the data folder (``<corpus folder>/<file>``), the sha256 and
 size of the one good copy, and the URLs to download it from, tried in order. Nothing here reads
-or writes a file: `book.data.fetch` uses these records to find or download a verified copy, and
-`book.data.corpora` turns the files into Python objects.
+or writes a file: `book.data.fetching` uses these records to find or download a verified copy,
+and `book.data.loaders` turns the files into Python objects.
 
 To add a corpus: add a `Corpus` to `CORPORA` (sha256 and size from a copy you checked), then a
-loader in `book.data.corpora`.
+loader in `book.data.loaders`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class FileSpec:
 
     def fetch(self, progress: bool = True) -> Path:
         """Return a verified local copy of this file (mirror, cache or download)."""
-        from book.data.fetch import fetch_file  # here: fetch imports this module
+        from book.data.fetching import fetch_file  # here: fetch imports this module
 
         return fetch_file(self.path, self.sha256, self.urls, size=self.size,
                           content_sha256=self.content_sha256, progress=progress)

@@ -1,7 +1,7 @@
 """Turning corpus files into Python objects: texts, labelled splits, poems.
 
 `load(name)` is what the chapters call. It gets a verified copy of every file of the corpus
-(through `book.data.fetch`) and hands them to the corpus's loader:
+(through `book.data.fetching`) and hands them to the corpus's loader:
 
 * ``tinyshakespeare`` -> one `str`;
 * ``bbc_news``, ``ag_news_test`` -> `TextClassificationData` (train / val / test `TextSplit`s,
@@ -28,7 +28,7 @@ from typing import Literal, overload
 import numpy as np
 
 from book.data.errors import DataError, os_problem
-from book.data.fetch import fetch
+from book.data.fetching import fetch
 from book.data.registry import CORPORA, get_corpus
 
 __all__ = ["Poem", "TextClassificationData", "TextSplit", "load", "load_options",

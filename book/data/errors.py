@@ -12,7 +12,7 @@ import errno
 import os
 from pathlib import Path
 
-__all__ = ["DataError", "DataWarning", "os_problem"]
+__all__ = ["DataError", "DataWarning", "os_problem", "os_reason"]
 
 
 class DataError(RuntimeError):
@@ -24,8 +24,15 @@ class DataWarning(UserWarning):
 
 
 def os_problem(exc: OSError, path: str | os.PathLike[str] | None = None) -> str:
-    """A short plain-language description of an OS error on `path` (without the remedy)."""
+    """``<path>: <what went wrong>`` for an OS error, in plain words (without the remedy)."""
     where = Path(path) if path is not None else (Path(exc.filename) if exc.filename else None)
+    what = os_reason(exc)
+    return f"{where}: {what}" if where is not None else what
+
+
+def os_reason(exc: OSError) -> str:
+    """What went wrong in an OS error, in plain words, without the path (e.g. "permission
+    denied"), for sentences that already name the path."""
     code = exc.errno
     if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
         what = "permission denied"
@@ -41,4 +48,4 @@ def os_problem(exc: OSError, path: str | os.PathLike[str] | None = None) -> str:
         what = "no space left on the device"
     else:
         what = exc.strerror or type(exc).__name__
-    return f"{where}: {what}" if where is not None else what
+    return what

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from book.data.errors import DataError, DataWarning, os_problem
+from book.data.errors import DataError, DataWarning, os_problem, os_reason
 from book.data.registry import CORPORA, corpus_of, get_corpus
 
 try:  # POSIX only; elsewhere the cache works without the lock (atomic replace still holds)
@@ -180,7 +180,7 @@ def _is_file(p: Path, kind: str) -> bool:
         return False
     except OSError as exc:
         fix = _mirror_fix() if kind == "mirror" else _cache_fix()
-        raise DataError(f"Cannot look for {p} in the {kind}: {os_problem(exc)}. {fix}") from None
+        raise DataError(f"Cannot look for {p} in the {kind}: {os_reason(exc)}. {fix}") from None
     return stat.S_ISREG(st.st_mode)
 
 
@@ -473,7 +473,7 @@ def _cache_state(final: Path, sha256: str, content_sha256: str | None) -> tuple[
     except (FileNotFoundError, NotADirectoryError):
         return False, None  # not there (or removed by another process just now)
     except OSError as exc:
-        raise DataError(f"Cannot read the cached file {final}: {os_problem(exc)}. Delete it "
+        raise DataError(f"Cannot read the cached file {final}: {os_reason(exc)}. Delete it "
                         f"by hand. {_cache_fix()}") from None
     return ok, None if ok else actual
 
@@ -513,7 +513,7 @@ def fetch_file(relpath: str, sha256: str, urls: Sequence[str] = (), *, size: int
             try:
                 ok, actual = _verified(p, sha256, content_sha256)
             except OSError as exc:
-                raise DataError(f"Cannot read {p} (from {ENV_MIRROR}): {os_problem(exc)}. "
+                raise DataError(f"Cannot read {p} (from {ENV_MIRROR}): {os_reason(exc)}. "
                                 f"{_mirror_fix()}") from None
             if ok:
                 return p
@@ -648,7 +648,7 @@ def verify(names: Sequence[str] | None = None) -> list[FileCheck]:
                     ok, actual, how = check_file(p, f.sha256, f.content_sha256)
                 except OSError as exc:
                     results.append(FileCheck(f.path, kind, p, False,
-                                             f"cannot be read ({os_problem(exc, p)})"))
+                                             f"cannot be read ({os_reason(exc)})"))
                     continue
                 detail = ("by zip content digest" if how == "content" else "") if ok \
                     else f"expected sha256 {f.sha256}, got {actual}"

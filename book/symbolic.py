@@ -30,6 +30,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -200,16 +201,58 @@ def lambdified(name: str) -> tuple[Callable[[Any], np.ndarray], Callable[[Any], 
 # gradient descent: curvature and the largest stable learning rate
 
 
+def _exact(value: Any, what: str) -> sp.Expr:
+    """A number or SymPy object as a SymPy object; strings and anything else are refused.
+
+    Strings are refused because turning them into expressions (`sp.sympify`, `sp.parse_expr`)
+    runs them as Python code.
+    """
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, bool) or isinstance(value, np.bool_):
+        raise TypeError(f"{what} must be a number or a SymPy expression, got a bool ({value})")
+    if isinstance(value, (int, np.integer)):
+        return sp.Integer(int(value))
+    if isinstance(value, Fraction):
+        return sp.Rational(value.numerator, value.denominator)
+    if isinstance(value, (float, np.floating)):
+        return sp.Float(float(value))
+    if isinstance(value, str):
+        raise TypeError(f"{what} must be a number or a SymPy expression, not the string "
+                        f"{value!r:.60}: strings are not parsed, because parsing would run them "
+                        "as Python code. Write e.g. 0.5, Fraction(1, 2) or sp.Rational(1, 2).")
+    raise TypeError(f"{what} must be a number (int, float, Fraction) or a SymPy expression, "
+                    f"got {type(value).__name__}")
+
+
 def _at(point: Mapping[sp.Symbol, Any] | Sequence[Any] | None,
         variables: Sequence[sp.Symbol]) -> dict:
     """`point` (a dict, or values in the order of `variables`) as a substitution dict."""
     if point is None:
         return {}
     if isinstance(point, Mapping):
-        return dict(point)
+        unknown = [k for k in point if k not in variables]
+        if unknown:
+            raise ValueError(f"point names {unknown}, which are not among the variables "
+                             f"{list(variables)}")
+        return {v: _exact(p, f"point[{v}]") for v, p in point.items()}
+    if isinstance(point, (str, bytes)):
+        raise TypeError("point must be a dict or a sequence of numbers, not a string")
     if len(point) != len(variables):
         raise ValueError(f"point has {len(point)} values for {len(variables)} variables")
-    return {v: sp.sympify(p) for v, p in zip(variables, point)}
+    return {v: _exact(p, f"the value of {v} in point") for v, p in zip(variables, point)}
+
+
+def _checked_symbols(variables: Sequence[sp.Symbol]) -> list[sp.Symbol]:
+    """The variables as a list, each checked to be a SymPy Symbol (not a string to parse)."""
+    if isinstance(variables, (str, bytes)):
+        raise TypeError("variables must be a sequence of SymPy symbols, e.g. [x, y], not a "
+                        "string")
+    out = list(variables)
+    for v in out:
+        if not isinstance(v, sp.Symbol):
+            raise TypeError(f"variables must be SymPy symbols (sp.symbols('x y')), got {v!r:.60}")
+    return out
 
 
 def hessian_eigenvalues(expr: sp.Expr, variables: Sequence[sp.Symbol],
@@ -219,7 +262,8 @@ def hessian_eigenvalues(expr: sp.Expr, variables: Sequence[sp.Symbol],
 
     Sorted from smallest to largest when they are numbers.
     """
-    H = sp.hessian(expr, list(variables)).subs(_at(point, variables))
+    variables = _checked_symbols(variables)
+    H = sp.hessian(_exact(expr, "expr"), variables).subs(_at(point, variables))
     eigs = [value for value, mult in H.eigenvals().items() for _ in range(mult)]
     if all(e.is_real and e.is_number for e in eigs):
         eigs.sort(key=float)

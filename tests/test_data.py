@@ -1,8 +1,9 @@
 """Tests of book.data: lookup order, verified downloads from a local server, loaders, CLI.
 
-Downloads go to an HTTP server on 127.0.0.1 started here; no test reaches the internet. The
-tests that read the real corpora need the mirror ($LLM_BOOK_DATA, else /work/shared/data) and
-are skipped without it.
+Downloads go to an HTTP server on 127.0.0.1 (tests/data_testlib.py); no test reaches the
+internet. The tests that read the real corpora need the mirror ($LLM_BOOK_DATA, else
+/work/shared/data) and are skipped without it. Failures of the disk and of concurrent use are
+in test_data_robust.py.
 """
 
 from __future__ import annotations
@@ -13,131 +14,35 @@ import hashlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import zipfile
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import data_testlib as lib
 import numpy as np
 import pytest
-
-from book import data
-
-REPO = Path(__file__).resolve().parents[1]
-# Read before the autouse fixture clears the variable for each test.
-REAL_MIRROR = Path(os.environ.get(data.ENV_MIRROR) or "/work/shared/data")
-needs_mirror = pytest.mark.skipif(
-    not (REAL_MIRROR / "tinyshakespeare" / "input.txt").is_file(),
-    reason=f"no local mirror of the corpora at {REAL_MIRROR}",
+from data_testlib import (
+    BODY,
+    MEMBERS,
+    REAL_MIRROR,
+    REL,
+    REPO,
+    cache_root,
+    install,
+    make_zip,
+    needs_mirror,
+    part_files,
+    sha,
 )
 
+from book import data
+from book.data import fetching as fetch_mod
+from book.data import loaders as loaders_mod
 
-def sha(b: bytes) -> str:
-    return hashlib.sha256(b).hexdigest()
-
-
-# ------------------------------------------------------------------------------------------
-# A local HTTP server whose behaviour is chosen per path
-# ------------------------------------------------------------------------------------------
-
-
-class Handler(BaseHTTPRequestHandler):
-    """Serves server.routes[path] = (mode, body); counts requests in server.hits."""
-
-    def log_message(self, *args: object) -> None:  # keep test output clean
-        pass
-
-    def do_GET(self) -> None:  # the name http.server calls
-        self.server.hits[self.path] += 1  # type: ignore[attr-defined]
-        mode, body = self.server.routes.get(self.path, ("404", b""))  # type: ignore[attr-defined]
-        if mode == "404":
-            self.send_error(404)
-            return
-        if mode == "raise":
-            # Chunked body with a broken chunk header after the first chunk: the client's
-            # read raises in the middle of the download.
-            self.send_response(200)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            half = body[: len(body) // 2]
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(half), half))
-            self.wfile.write(b"zz-not-a-chunk-size\r\n")
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if mode == "truncate":
-            # Promise the whole body, send half of it, hang up.
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.wfile.write(body)
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    srv.routes = {}  # type: ignore[attr-defined]
-    srv.hits = Counter()  # type: ignore[attr-defined]
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-
-
-@pytest.fixture
-def serve(server):
-    """serve(path, body, mode="ok") -> URL; routes and hit counts are reset per test."""
-    server.routes.clear()
-    server.hits.clear()
-
-    def add(route: str, body: bytes, mode: str = "ok") -> str:
-        server.routes[route] = (mode, body)
-        return f"http://127.0.0.1:{server.server_address[1]}{route}"
-
-    return add
-
-
-@pytest.fixture
-def dead_url() -> str:
-    """A URL on a port where nothing listens (connection refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/nothing-here"
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No mirror, a fresh cache folder, and no remembered verifications, for every test."""
-    monkeypatch.delenv(data.ENV_MIRROR, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    data._VERIFIED.clear()
-    yield
-    data._VERIFIED.clear()
-
-
-def cache_root() -> Path:
-    return data.cache_dir()
-
-
-def part_files() -> list[Path]:
-    root = cache_root()
-    return list(root.rglob("*.part-*")) if root.exists() else []
-
-
-BODY = b"hello, corpus\n" * 500  # 7,000 bytes, several reads of the download loop
-REL = "toy/sub/file.txt"
-
+# The shared fixtures (pytest finds a fixture by its name in the test's module).
+server, serve, dead_url, isolated = lib.server, lib.serve, lib.dead_url, lib.isolated
 
 # ------------------------------------------------------------------------------------------
 # Lookup order: mirror, cache, download
@@ -171,8 +76,8 @@ def test_mirror_verification_is_remembered_until_the_file_changes(tmp_path, monk
     (mirror / REL).write_bytes(BODY)
     monkeypatch.setenv(data.ENV_MIRROR, str(mirror))
     calls = []
-    real = data._sha256_file
-    monkeypatch.setattr(data, "_sha256_file", lambda p: calls.append(p) or real(p))
+    real = fetch_mod._sha256_file
+    monkeypatch.setattr(fetch_mod, "_sha256_file", lambda p: calls.append(p) or real(p))
     for _ in range(3):
         data.fetch_file(REL, sha(BODY), [dead_url], progress=False)
     assert len(calls) == 1
@@ -231,18 +136,23 @@ def test_truncated_cache_file_is_replaced(serve, server):
     target.parent.mkdir(parents=True)
     target.write_bytes(BODY[:100])
     url = serve("/file.txt", BODY)
-    assert data.fetch_file(REL, sha(BODY), [url], progress=False).read_bytes() == BODY
+    with pytest.warns(data.DataWarning, match="was corrupt") as record:
+        assert data.fetch_file(REL, sha(BODY), [url], progress=False).read_bytes() == BODY
+    assert str(target) in str(record[0].message) and "downloaded again" in str(record[0].message)
     assert server.hits["/file.txt"] == 1
     assert part_files() == []
 
 
-def test_corrupt_cache_file_is_deleted_even_if_download_fails(dead_url):
+def test_corrupt_cache_file_is_removed_and_reported_if_download_fails(dead_url):
     target = cache_root() / REL
     target.parent.mkdir(parents=True)
     target.write_bytes(BODY[:100])
-    with pytest.raises(data.DataError):
+    with pytest.raises(data.DataError) as err:
         data.fetch_file(REL, sha(BODY), [dead_url], progress=False)
     assert not target.exists()
+    msg = str(err.value)
+    assert f"The cached copy {target} was corrupt" in msg and "has been removed" in msg
+    assert sha(BODY[:100]) in msg
 
 
 @pytest.mark.parametrize("mode", ["truncate", "raise"])
@@ -261,7 +171,7 @@ def test_interrupt_by_user_cleans_up(serve, monkeypatch):
     def stop(*args, **kw):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(data.os, "replace", stop)  # Ctrl-C just before the file is placed
+    monkeypatch.setattr(fetch_mod.os, "replace", stop)  # Ctrl-C just before the file is placed
     with pytest.raises(KeyboardInterrupt):
         data.fetch_file(REL, sha(BODY), [url], progress=False)
     assert not (cache_root() / REL).exists()
@@ -312,27 +222,6 @@ def test_relative_paths_only():
 # Zips accepted by content digest (the official BBC zip may be re-packed)
 # ------------------------------------------------------------------------------------------
 
-MEMBERS = {
-    "bbc/README.TXT": b"toy readme\n",
-    "bbc/business/001.txt": b"Profits up\n\nShares rose by \xc2\xa35.\n",
-    "bbc/tech/001.txt": b"New phone\n\nIt is small.\n" * 20,
-    "bbc/sport/001.txt": b"Win\n\nThey won.\n",
-}
-
-
-def make_zip(members: dict[str, bytes], order=None, compression=zipfile.ZIP_DEFLATED,
-             date=(2010, 1, 1, 0, 0, 0), dirs: bool = False) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        if dirs:
-            z.writestr(zipfile.ZipInfo("bbc/", date), b"")
-        for name in order or members:
-            info = zipfile.ZipInfo(name, date)
-            info.compress_type = compression
-            z.writestr(info, members[name])
-    return buf.getvalue()
-
-
 def test_zip_content_digest_ignores_packing_only():
     a = make_zip(MEMBERS)
     b = make_zip(MEMBERS, order=sorted(MEMBERS, reverse=True), compression=zipfile.ZIP_STORED,
@@ -376,7 +265,7 @@ def test_repacked_zip_accepted_by_content_digest_changed_zip_rejected(serve):
     assert got.read_bytes() == repacked
     # Without the content digest the same re-packed zip is refused.
     got.unlink()
-    data._VERIFIED.clear()
+    fetch_mod._VERIFIED.clear()
     with pytest.raises(data.DataError):
         data.fetch_file(rel, sha(original), [url], progress=False)
 
@@ -391,23 +280,6 @@ def test_registry_bbc_zip_has_content_digest():
 # ------------------------------------------------------------------------------------------
 # Loaders, on small generated corpora
 # ------------------------------------------------------------------------------------------
-
-
-def install(monkeypatch, tmp_path, name: str, files: dict[str, bytes],
-            content: dict[str, str] | None = None) -> None:
-    """Put files in a fresh mirror and point CORPORA[name] at them (dead URLs)."""
-    mirror = tmp_path / "mirror"
-    for rel, body in files.items():
-        (mirror / rel).parent.mkdir(parents=True, exist_ok=True)
-        (mirror / rel).write_bytes(body)
-    monkeypatch.setenv(data.ENV_MIRROR, str(mirror))
-    old = data.CORPORA[name]
-    specs = tuple(
-        data.FileSpec(rel, sha(body), len(body), ("http://127.0.0.1:9/",),
-                      (content or {}).get(rel))
-        for rel, body in files.items()
-    )
-    monkeypatch.setitem(data.CORPORA, name, dataclasses.replace(old, files=specs))
 
 
 BBC_SIZES = {"business": 30, "entertainment": 21, "politics": 24, "sport": 31, "tech": 22}
@@ -694,4 +566,4 @@ def test_real_cli_verify_and_list(tmp_path):
 def test_bbc_articles_are_tidied():
     """Character references decoded, spaces collapsed, paragraphs one blank line apart."""
     raw = "Viacom fined &#163;1.8m\r\n\r\n\r\nPel&#233;  said\t&lt;no&gt;.\n"
-    assert data._tidy_article(raw) == "Viacom fined £1.8m\n\nPelé said <no>."
+    assert loaders_mod._tidy_article(raw) == "Viacom fined £1.8m\n\nPelé said <no>."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -97,6 +99,47 @@ def test_max_stable_lr_other_cases():
     assert S.max_stable_lr(-(x**2) - y**2, [x, y]) == sp.oo
     with pytest.raises(ValueError, match="not quadratic"):
         S.max_stable_lr(x**4 + y**2, [x, y])
+
+
+def test_points_take_numbers_and_sympy_objects_exactly():
+    f = x**4 + y**2
+    assert S.max_stable_lr(f, [x, y], point=(Fraction(1, 2), 0)) == sp.Rational(2, 3)  # H = 3, 2
+    assert S.max_stable_lr(f, [x, y], point=(sp.Rational(1, 2), np.int64(0))) == \
+        sp.Rational(2, 3)
+    assert S.max_stable_lr(f, [x, y], point=(0.5, 0.0)) == pytest.approx(2 / 3)
+    a = sp.Symbol("a", positive=True)
+    _, eigs = S.hessian_eigenvalues(f, [x, y], point={x: a, y: 0})
+    assert set(eigs) == {2, 12 * a**2}
+
+
+@pytest.mark.parametrize("bad", [
+    "__import__('pathlib').Path(r'{marker}').touch() or 1",
+    "1/2",
+])
+def test_strings_are_refused_and_never_run(tmp_path, bad):
+    marker = tmp_path / "RAN"
+    code = bad.format(marker=marker)
+    for call in (S.hessian_eigenvalues, S.max_stable_lr):
+        with pytest.raises(TypeError, match="not the string .* would run them as Python code"):
+            call(x**4 + y**2, [x, y], point=[code, 0])
+        with pytest.raises(TypeError, match="not the string"):
+            call(x**4 + y**2, [x, y], point={x: code, y: 0})
+        with pytest.raises(TypeError, match="not the string"):
+            call(code, [x, y])
+    assert not marker.exists()
+
+
+def test_bad_variables_and_points_are_explained():
+    with pytest.raises(TypeError, match="SymPy symbols"):
+        S.hessian_eigenvalues(x**2, ["x"])
+    with pytest.raises(TypeError, match="not a string"):
+        S.hessian_eigenvalues(x**2, "x")
+    with pytest.raises(TypeError, match="got a bool"):
+        S.hessian_eigenvalues(x**2, [x], point=[True])
+    with pytest.raises(TypeError, match="got list"):
+        S.hessian_eigenvalues(x**2, [x], point=[[1]])
+    with pytest.raises(ValueError, match="not among the variables"):
+        S.hessian_eigenvalues(x**2, [x], point={y: 1})
 
 
 def _gradient_descent(lr: float, steps: int = 3000) -> float:

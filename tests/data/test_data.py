@@ -1,6 +1,6 @@
 """Tests of book.data: lookup order, verified downloads from a local server, loaders, CLI.
 
-Downloads go to an HTTP server on 127.0.0.1 (tests/data_testlib.py); no test reaches the
+Downloads go to an HTTP server on 127.0.0.1 (tests/data/conftest.py); no test reaches the
 internet. The tests that read the real corpora need the mirror ($LLM_BOOK_DATA, else
 /work/shared/data) and are skipped without it. Failures of the disk and of concurrent use are
 in test_data_robust.py.
@@ -20,10 +20,9 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-import data_testlib as lib
 import numpy as np
 import pytest
-from data_testlib import (
+from support import (
     BODY,
     MEMBERS,
     REAL_MIRROR,
@@ -40,9 +39,6 @@ from data_testlib import (
 from book import data
 from book.data import fetching as fetch_mod
 from book.data import loaders as loaders_mod
-
-# The shared fixtures (pytest finds a fixture by its name in the test's module).
-server, serve, dead_url, isolated = lib.server, lib.serve, lib.dead_url, lib.isolated
 
 # ------------------------------------------------------------------------------------------
 # Lookup order: mirror, cache, download

@@ -8,7 +8,7 @@
   let root ignore file permissions.
 * A server that sends too much, or too slowly (by a fake clock), is stopped.
 
-Every server is on 127.0.0.1 (tests/data_testlib.py).
+Every server is on 127.0.0.1 (tests/data/conftest.py).
 """
 
 from __future__ import annotations
@@ -21,15 +21,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import data_testlib as lib
 import pytest
-from data_testlib import BODY, REAL_MIRROR, REL, REPO, cache_root, install, part_files, sha
+import support as lib
+from support import BODY, REAL_MIRROR, REL, REPO, cache_root, install, part_files, sha
 
 from book import data
 from book.data import fetching as fetch_mod
-
-server, serve, dead_url, isolated = lib.server, lib.serve, lib.dead_url, lib.isolated
-
 
 # ------------------------------------------------------------------------------------------
 # Two processes, one cache

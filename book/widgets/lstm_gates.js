@@ -226,8 +226,8 @@ function render({ model, el }) {
   function stop() {
     if (timer) clearInterval(timer);
     timer = null;
-    const button = el.querySelector(".llm-lstm-play");
-    if (button) button.textContent = "▶ play";
+    const playButton = el.querySelector(".llm-lstm-play");
+    if (playButton) playButton.textContent = "▶ play";
   }
 
   for (const name of ["tokens", "units", "gates", "title"]) model.on(`change:${name}`, build);

@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 
 import book.widgets
-from book.widgets import DescentView, EmbeddingView, LookupView
+from book.widgets import (
+    AttentionView,
+    BoundaryView,
+    DescentView,
+    EmbeddingView,
+    LookupView,
+    LSTMGateView,
+    NextTokenView,
+    SoftmaxView,
+)
 from book.widgets._base import COMMON_JS, _labels, _matrix, _significant_decimals
 
 WIDGETS = Path(book.widgets.__file__).parent
@@ -160,5 +169,86 @@ def test_two_views_on_one_page_have_distinct_ids(load, harness, make):
                              "e.getAttribute('list'))"):
         target = re.sub(r"^url\(#(.*)\)$", r"\1", ref)
         assert page.evaluate(f"!!document.querySelector('#b #{target}')"), ref
+    assert not problems, problems
+    page.close()
+
+
+# --- dark mode ---
+
+DARK_PAGE = """() => {
+  // what a dark theme does to the page: light text everywhere, light text on buttons too
+  const style = document.createElement("style");
+  style.textContent = "body { background: #111; color: #eee; } button { color: #fff; }";
+  document.head.appendChild(style);
+}"""
+
+CONTRASTS = """() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => {
+    const [r, g, b] = rgb(c).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (e) => {
+    for (; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor;
+      if (!c.startsWith("rgba(0, 0, 0, 0)")) return c;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const items = [...document.querySelectorAll("#el button, #el [class$='-title'], #el label")];
+  return items.filter((e) => e.offsetParent !== null && e.textContent.trim()).map((e) => {
+    const a = lum(getComputedStyle(e).color), b = lum(background(e));
+    return [e.textContent.trim().slice(0, 20), (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+  });
+}"""
+
+
+def _views() -> dict:
+    grid = np.full((3, 3), 0.5)
+    snap = {"step": 0, "loss": 0.7, "train_acc": 0.5, "test_acc": 0.5, "grid": grid}
+    gates = {q: np.full((2, 2), 0.5) for q in "ifgoch"}
+    return {
+        "softmax": SoftmaxView([1.0, 0.0], ["a", "b"]),
+        "nexttoken": NextTokenView(["p", "q"], ["a", "b"], [[1.0, 0.0], [0.0, 1.0]], title="t"),
+        "attention": AttentionView(["a", "b"], np.full((2, 2, 2), 0.5), title="t"),
+        "lstm": LSTMGateView(["a", "b"], gates, title="t"),
+        "boundary": BoundaryView([[0, 0], [1, 1]], [0, 1], {"r": [snap], "s": [snap]},
+                                 (-1, 2, -1, 2), title="t"),
+        "descent": _descent(),
+        "embedding": EmbeddingView(["a", "b"], {"A": [[0, 0], [1, 1]], "B": [[0, 1], [1, 0]]},
+                                   {"A": [[], []], "B": [[], []]}, title="t"),
+        "lookup": LookupView([[1, 0], [0, 1]], [1, 2], title="t"),
+    }
+
+
+@pytest.mark.parametrize("name", ["softmax", "nexttoken", "attention", "lstm", "boundary",
+                                  "descent", "embedding", "lookup"])
+def test_text_and_buttons_stay_legible_in_dark_mode(load, name):
+    """Every view is a light card with its own text colours, so a dark theme's light text does
+    not end up on a light button (the softmax and next-token presets were 1.07:1)."""
+    page, problems = load(_views()[name], f"dark-{name}")
+    page.evaluate(DARK_PAGE)
+    contrasts = page.evaluate(CONTRASTS)
+    assert contrasts, "nothing to check"
+    low = [(text, round(c, 2)) for text, c in contrasts if c < 4.5]
+    assert not low, f"text below a 4.5:1 contrast in dark mode: {low}"
+    assert not problems, problems
+    page.close()
+
+
+@pytest.mark.parametrize("name, wrap", [("embedding", ".llm-emb-plot-wrap"),
+                                        ("boundary", ".llm-boundary-plot-wrap"),
+                                        ("descent", ".llm-descent-plot-wrap")])
+def test_on_a_phone_wide_plots_scroll_instead_of_being_cut(load, name, wrap):
+    """At 390 px the book's column is 358 px: a plot wider than that scrolls sideways inside the
+    view (the page clips whatever sticks out of a cell's output)."""
+    page, problems = load(_views()[name], f"phone-{name}", width=358)
+    assert page.evaluate("document.getElementById('el').scrollWidth") <= 358
+    box = page.locator(wrap)
+    assert box.evaluate("w => w.scrollWidth > w.clientWidth")  # the plot is wider: it scrolls
+    assert box.evaluate("w => getComputedStyle(w).overflowX") == "auto"
     assert not problems, problems
     page.close()

@@ -1,5 +1,5 @@
 // Attention weights, drawn in the browser: the view works on the static website with no kernel.
-// State (see AttentionView in views.py):
+// State (see AttentionView in attention.py):
 //   tokens: S key tokens; query_tokens: T query tokens;
 //   weights: L x nh x T x S numbers (weights[layer][head][query][key], each row sums to 1,
 //     except in signed layers);
@@ -15,23 +15,13 @@ const BLUES = [[255, 255, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181]
 const NEGATIVE = [[255, 255, 255], [209, 229, 240], [103, 169, 207], [33, 102, 172], [5, 48, 97]];
 const POSITIVE = [[255, 255, 255], [253, 219, 199], [239, 138, 98], [178, 24, 43], [103, 0, 31]];
 
-// The colour at x in [0, 1] along a list of stops.
-function ramp(stops, x) {
-  const pos = Math.min(1, Math.max(0, x)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(pos));
-  const rgb = stops[i].map((a, j) => Math.round(a + (pos - i) * (stops[i + 1][j] - a)));
-  return `rgb(${rgb.join(",")})`;
-}
-
 // A weight in [0, 1].
-const colour = (w) => ramp(BLUES, w);
+const colour = (w) => blend(BLUES, w);
 
 // A signed value v, with -scale the darkest blue and +scale the darkest red.
-const divergingColour = (v, scale) => ramp(v < 0 ? NEGATIVE : POSITIVE, Math.abs(v) / scale);
+const divergingColour = (v, scale) => blend(v < 0 ? NEGATIVE : POSITIVE, Math.abs(v) / scale);
 
-// A CSS gradient through the stops, for the legend.
-const cssGradient = (stops) =>
-  `linear-gradient(to right, ${stops.map((s) => `rgb(${s.join(",")})`).join(", ")})`;
+// CSS gradients for the legend.
 const GRADIENT = cssGradient(BLUES);
 const GRADIENT_NEGATIVE = cssGradient([...NEGATIVE].reverse()); // dark blue ... white
 const GRADIENT_POSITIVE = cssGradient(POSITIVE); // white ... dark red
@@ -49,27 +39,7 @@ function signedText(v, places) {
   return (v < 0 ? "−" : "+") + text;
 }
 
-// Tokens as a reader can see them: spaces, newlines and tabs made visible.
-function visible(token) {
-  if (token === "") return "∅";
-  return token.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥");
-}
-
-function shorten(text, n) {
-  return text.length > n ? text.slice(0, n - 1) + "…" : text;
-}
-
-function escapeXml(text) {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
-
 const LABEL_CHARS = 10; // longer token labels are cut with "…"
-
-// The markup of one SVG element: svgTag("rect", { x: 1, width: 2 }) gives <rect x="1" width="2"/>.
-function svgTag(name, attrs, inner) {
-  const list = Object.entries(attrs).map(([k, v]) => `${k}="${v}"`).join(" ");
-  return inner === undefined ? `<${name} ${list}/>` : `<${name} ${list}>${inner}</${name}>`;
-}
 
 // The T x S matrix shown: one head, or the average of the heads of a layer (of signed
 // values too: the mean of the heads' gradients, say).
@@ -278,9 +248,10 @@ function render({ model, el }) {
       const fill = (v) => (signed ? divergingColour(v, scale) : colour(v));
       const dark = (v) => (signed ? Math.abs(v) / scale : v) > 0.5; // white text on dark cells
       legend();
-      for (const b of el.querySelectorAll("[data-layer]")) setActive(b, Number(b.dataset.layer) === layer);
+      for (const b of el.querySelectorAll("[data-layer]")) setActive(b, Number(b.dataset.layer) === layer, "llm-attn-active");
       for (const b of el.querySelectorAll("[data-head]")) {
-        setActive(b, b.dataset.head === "mean" ? head === -1 : Number(b.dataset.head) === head);
+        setActive(b, b.dataset.head === "mean" ? head === -1 : Number(b.dataset.head) === head,
+          "llm-attn-active");
       }
       for (const rect of svg.querySelectorAll(".llm-attn-cell")) {
         const w = shown[Number(rect.dataset.q)][Number(rect.dataset.k)];
@@ -363,20 +334,6 @@ function render({ model, el }) {
       if (target) choose("query", Number(target.dataset.q));
     });
     draw();
-  }
-
-  function button(text, data, onClick) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = text;
-    Object.assign(b.dataset, data);
-    b.addEventListener("click", onClick);
-    return b;
-  }
-
-  function setActive(b, on) {
-    b.classList.toggle("llm-attn-active", on);
-    b.setAttribute("aria-pressed", String(on));
   }
 
   function choose(name, value) {

@@ -10,64 +10,11 @@ const PLOT = 360, M = { left: 34, right: 8, top: 8, bottom: 26 };
 const BLUE = [70, 120, 200], WHITE = [255, 255, 255], RED = [215, 70, 60];
 const CLASS_COLOURS = ["#1f5fbf", "#c92a2a"];
 
-function svgTag(name, attrs, inner) {
-  const list = Object.entries(attrs).map(([k, v]) => `${k}="${v}"`).join(" ");
-  return inner === undefined ? `<${name} ${list}/>` : `<${name} ${list}>${inner}</${name}>`;
-}
-
-function escapeXml(text) {
-  return String(text).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
-
 function shade(p) {
   const [a, b, f] = p < 0.5 ? [BLUE, WHITE, p / 0.5] : [WHITE, RED, (p - 0.5) / 0.5];
   return a.map((c, k) => Math.round(0.55 * (c + f * (b[k] - c)) + 0.45 * 255));
 }
-
-// p(class 1) anywhere in the box, by bilinear interpolation of the grid (in percents).
-function sampler(grid, [x0, x1, y0, y1]) {
-  const ny = grid.length, nx = grid[0].length;
-  return (x, y) => {
-    const fx = ((x - x0) / (x1 - x0)) * (nx - 1), fy = ((y - y0) / (y1 - y0)) * (ny - 1);
-    const j = Math.min(nx - 2, Math.max(0, Math.floor(fx)));
-    const i = Math.min(ny - 2, Math.max(0, Math.floor(fy)));
-    const u = Math.min(1, Math.max(0, fx - j)), v = Math.min(1, Math.max(0, fy - i));
-    return ((1 - v) * ((1 - u) * grid[i][j] + u * grid[i][j + 1]) +
-      v * ((1 - u) * grid[i + 1][j] + u * grid[i + 1][j + 1])) / 100;
-  };
-}
-
-// The p = 0.5 line by marching squares on the grid: an SVG path "d".
-function boundaryPath(grid, gx, gy) {
-  const level = 50, ny = grid.length, nx = grid[0].length, d = [];
-  const cross = (va, vb, xa, ya, xb, yb) => {
-    const f = (level - va) / (vb - va);
-    return [xa + f * (xb - xa), ya + f * (yb - ya)];
-  };
-  for (let i = 0; i < ny - 1; i++) {
-    for (let j = 0; j < nx - 1; j++) {
-      const v00 = grid[i][j], v01 = grid[i][j + 1], v10 = grid[i + 1][j], v11 = grid[i + 1][j + 1];
-      const a00 = v00 > level, a01 = v01 > level, a10 = v10 > level, a11 = v11 > level;
-      if (a00 === a01 && a00 === a10 && a00 === a11) continue;
-      const e = {};
-      if (a00 !== a01) e.b = cross(v00, v01, j, i, j + 1, i);
-      if (a01 !== a11) e.r = cross(v01, v11, j + 1, i, j + 1, i + 1);
-      if (a10 !== a11) e.t = cross(v10, v11, j, i + 1, j + 1, i + 1);
-      if (a00 !== a10) e.l = cross(v00, v10, j, i, j, i + 1);
-      const keys = Object.keys(e);
-      let pairs;
-      if (keys.length === 2) pairs = [keys];
-      else { // a saddle: the centre decides which corners are joined
-        const centreAbove = (v00 + v01 + v10 + v11) / 4 > level;
-        pairs = centreAbove === a00 ? [["b", "r"], ["t", "l"]] : [["b", "l"], ["t", "r"]];
-      }
-      for (const [p, q] of pairs) {
-        d.push(`M${gx(e[p][0]).toFixed(1)},${gy(e[p][1]).toFixed(1)}L${gx(e[q][0]).toFixed(1)},${gy(e[q][1]).toFixed(1)}`);
-      }
-    }
-  }
-  return d.join("");
-}
+const LUT = Array.from({ length: 101 }, (_, i) => shade(i / 100)); // one colour per percent
 
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
 const fmtLoss = (v) => (v >= 1e-3 ? String(Number(v.toPrecision(3))) : v.toExponential(1));
@@ -113,12 +60,7 @@ function render({ model, el }) {
     el.querySelector(".llm-boundary-title").hidden = !title;
     const runBox = el.querySelector(".llm-boundary-runs");
     for (const r of runs) {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.textContent = r;
-      b.dataset.run = r;
-      b.addEventListener("click", () => { stop(); model.set("frame", -1); set("run", r); });
-      runBox.appendChild(b);
+      runBox.appendChild(button(r, { run: r }, () => { stop(); model.set("frame", -1); set("run", r); }));
     }
     runBox.hidden = runs.length < 2;
     const ramp = el.querySelector(".llm-boundary-ramp");
@@ -157,15 +99,18 @@ function render({ model, el }) {
       const { run, list, k } = current();
       const snap = list[k];
       for (const b of runBox.querySelectorAll("button")) {
-        b.classList.toggle("llm-boundary-active", b.dataset.run === run);
-        b.setAttribute("aria-pressed", String(b.dataset.run === run));
+        setActive(b, b.dataset.run === run, "llm-boundary-active");
       }
       slider.max = String(list.length - 1);
       slider.value = String(k);
       el.querySelector(".llm-boundary-step-text").textContent = `step ${snap.step} (${k + 1} of ${list.length})`;
       const grid = snap.grid, ny = grid.length, nx = grid[0].length;
-      paintHeat(svg.querySelector(".llm-boundary-heat"), sampler(grid, extent), extent, W, H);
-      svg.querySelector(".llm-boundary-line").setAttribute("d", boundaryPath(grid,
+      const percentAt = sampler(grid, extent); // the grid holds whole percents
+      const pAt = (x, y) => percentAt(x, y) / 100; // p(class 1) anywhere in the box
+      paintHeat(svg.querySelector(".llm-boundary-heat"), extent, W, H, LUT,
+        (x, y) => Math.round(100 * pAt(x, y)));
+      // the decision boundary, p = 0.5
+      svg.querySelector(".llm-boundary-line").setAttribute("d", isoLines(grid, 50,
         (j) => px(x0 + (j / (nx - 1)) * (x1 - x0)), (i) => py(y0 + (i / (ny - 1)) * (y1 - y0))));
       el.querySelector(".llm-boundary-readout").innerHTML =
         `<b>${escapeXml(run)}</b> · step <b class="llm-boundary-step-now">${snap.step}</b> · ` +
@@ -205,33 +150,6 @@ function render({ model, el }) {
   for (const name of ["run", "frame"]) model.on(`change:${name}`, () => draw());
   build();
   return () => stop(); // anywidget calls this when the view is removed
-}
-
-// The heat map, drawn on a canvas and shown as an SVG image (2 canvas pixels per CSS pixel at most).
-function paintHeat(image, pAt, [x0, x1, y0, y1], W, H) {
-  const k = Math.min(2, Math.max(1, window.devicePixelRatio || 1));
-  const w = Math.round(W * k), h = Math.round(H * k);
-  const canvas = document.createElement("canvas");
-  canvas.width = w;
-  canvas.height = h;
-  const ctx = canvas.getContext("2d");
-  if (!ctx) return;
-  const lut = [];
-  for (let i = 0; i <= 100; i++) lut.push(shade(i / 100));
-  const img = ctx.createImageData(w, h);
-  for (let r = 0; r < h; r++) {
-    const y = y1 - ((r + 0.5) / h) * (y1 - y0);
-    for (let c = 0; c < w; c++) {
-      const rgb = lut[Math.round(100 * pAt(x0 + ((c + 0.5) / w) * (x1 - x0), y))];
-      const o = 4 * (r * w + c);
-      img.data[o] = rgb[0];
-      img.data[o + 1] = rgb[1];
-      img.data[o + 2] = rgb[2];
-      img.data[o + 3] = 255;
-    }
-  }
-  ctx.putImageData(img, 0, 0);
-  image.setAttribute("href", canvas.toDataURL("image/png"));
 }
 
 export default { render };

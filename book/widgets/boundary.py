@@ -14,8 +14,18 @@ import anywidget
 import numpy as np
 import traitlets
 
-from book.widgets.descent import _extent
-from book.widgets.views import MAX_VALUES, _asset, _to_array
+from book.widgets._base import (
+    DECIMALS,
+    MAX_VALUES,
+    _asset,
+    _extent,
+    _js_module,
+    _matrix,
+    _rounded,
+    _sig,
+    _title,
+    _to_array,
+)
 
 MAX_GRID_SIDE = 101
 
@@ -39,7 +49,7 @@ class BoundaryView(anywidget.AnyWidget):
     `run` and `frame` (an index into the run's snapshots, -1 = the last) are synced.
     """
 
-    _esm = _asset("boundary.js")
+    _esm = _js_module("boundary.js")
     _css = _asset("boundary.css")
 
     points = traitlets.List().tag(sync=True)  # [[x, y], ...]
@@ -52,59 +62,57 @@ class BoundaryView(anywidget.AnyWidget):
     frame = traitlets.Int(-1).tag(sync=True)
 
     def __init__(self, points, labels, runs, extent, title=None, start=None) -> None:
-        X = _to_array(points, "points")
-        if X.ndim != 2 or X.shape[1] != 2 or len(X) < 1:
-            raise ValueError(f"points must have shape (N, 2), got {X.shape}")
+        X = _matrix("points", points, ("N", 2))
         y = _to_array(labels, "labels")
         if y.shape != (len(X),) or not np.isin(y, (0, 1)).all():
             raise ValueError(f"labels must be {len(X)} numbers, each 0 or 1 (one per point)")
         box = _extent(extent)
         if not hasattr(runs, "items") or not runs:
             raise ValueError("runs must be a non-empty dict {run name: list of snapshots}")
-        frames, total = {}, 0
+        frames = {}
         for name, snaps in runs.items():
             if not isinstance(name, str) or not name:
                 raise ValueError(f"run names must be non-empty strings, got {name!r}")
             if len(snaps) < 1:
                 raise ValueError(f'runs["{name}"] is empty: give at least one snapshot')
-            stored, last_step = [], -math.inf
-            for k, snap in enumerate(snaps):
-                get = snap.get if isinstance(snap, dict) else lambda key, s=snap: getattr(s, key)
-                where = f'runs["{name}"][{k}]'
-                try:
-                    step, loss = int(get("step")), float(get("loss"))
-                    train_acc, test_acc = float(get("train_acc")), float(get("test_acc"))
-                    grid = _to_array(get("grid"), f"{where}.grid")
-                except (AttributeError, KeyError, TypeError):
-                    raise ValueError(f"{where} must have step, loss, train_acc, test_acc and "
-                                     "grid") from None
-                if step <= last_step:
-                    raise ValueError(f'runs["{name}"]: steps must increase, got {step} after '
-                                     f"{last_step}")
-                last_step = step
-                if grid.ndim != 2 or min(grid.shape) < 2 or max(grid.shape) > MAX_GRID_SIDE:
-                    raise ValueError(f"{where}.grid must be 2-D, between 2 and {MAX_GRID_SIDE} "
-                                     f"points a side; got {grid.shape}")
-                if grid.min() < 0 or grid.max() > 1:
-                    raise ValueError(f"{where}.grid holds probabilities: values in [0, 1]")
-                if not (0 <= train_acc <= 1 and 0 <= test_acc <= 1 and math.isfinite(loss)):
-                    raise ValueError(f"{where}: accuracies must lie in [0, 1] and the loss be "
-                                     "finite")
-                total += grid.size
-                stored.append({"step": step, "loss": float(f"{loss:.4g}"),
-                               "train_acc": round(train_acc, 4), "test_acc": round(test_acc, 4),
-                               "grid": np.rint(100 * grid).astype(int).tolist()})
-            frames[name] = stored
+            frames[name] = [self._snapshot(snap, f'runs["{name}"][{k}]') for k, snap in
+                            enumerate(snaps)]
+            steps = [s["step"] for s in frames[name]]
+            back = next((k for k in range(1, len(steps)) if steps[k] <= steps[k - 1]), None)
+            if back is not None:
+                raise ValueError(f'runs["{name}"]: steps must increase, got {steps[back]} after '
+                                 f"{steps[back - 1]}")
+        total = sum(len(s["grid"]) * len(s["grid"][0]) for f in frames.values() for s in f)
         if total > MAX_VALUES:
             raise ValueError(f"too many grid values: {total}, the limit is {MAX_VALUES}; keep "
                              "fewer snapshots or a coarser grid")
         names = list(runs)
         if start is not None and start not in names:
             raise ValueError(f"start: no run {start!r}; there are {names}")
-        super().__init__(points=(np.round(X, 4) + 0.0).tolist(), labels=[int(v) for v in y],
-                         extent=list(box), runs=names, frames=frames,
-                         title="" if title is None else str(title),
+        super().__init__(points=_rounded(X, DECIMALS), labels=[int(v) for v in y],
+                         extent=list(box), runs=names, frames=frames, title=_title(title),
                          run=names[0] if start is None else start, frame=-1)
+
+    @staticmethod
+    def _snapshot(snap, where: str) -> dict:
+        """One snapshot (an object or a dict) as stored: the grid in whole percents."""
+        get = snap.get if isinstance(snap, dict) else lambda key: getattr(snap, key)
+        try:
+            step, loss = int(get("step")), float(get("loss"))
+            train_acc, test_acc = float(get("train_acc")), float(get("test_acc"))
+            grid = get("grid")
+        except (AttributeError, KeyError, TypeError):
+            msg = f"{where} must have step, loss, train_acc, test_acc and grid"
+            raise ValueError(msg) from None
+        grid = _matrix(f"{where}.grid", grid, ("ny", "nx"), lo=0, hi=1, tol=0,
+                       note="probabilities")
+        if min(grid.shape) < 2 or max(grid.shape) > MAX_GRID_SIDE:
+            raise ValueError(f"{where}.grid must be 2-D, between 2 and {MAX_GRID_SIDE} "
+                             f"points a side; got {grid.shape}")
+        if not (0 <= train_acc <= 1 and 0 <= test_acc <= 1 and math.isfinite(loss)):
+            raise ValueError(f"{where}: accuracies must lie in [0, 1] and the loss be finite")
+        return {"step": step, "loss": _sig(loss), "train_acc": round(train_acc, 4),
+                "test_acc": round(test_acc, 4), "grid": np.rint(100 * grid).astype(int).tolist()}
 
     def __repr__(self) -> str:  # a stable text form: no object ids (outputs are compared by nbval)
         n = sum(len(f) for f in self.frames.values())

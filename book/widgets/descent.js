@@ -12,13 +12,10 @@ const STOPS = [[255, 255, 217], [237, 248, 177], [199, 233, 180], [127, 205, 187
 // One colour per optimiser (lines get a white halo, so they read on pale and dark cells alike).
 const RUN_COLOURS = ["#d62728", "#7b2cbf", "#e67700", "#111111", "#d6338a", "#0b7285", "#8d5524"];
 const N_ISO = 8; // iso-lines at t = 1/8 ... 7/8 of the colour scale
+const ACTIVE = "llm-descent-active"; // the class of a chosen button
 
-function blend(t) {
-  const pos = Math.min(1, Math.max(0, t)) * (STOPS.length - 1);
-  const i = Math.min(STOPS.length - 2, Math.floor(pos));
-  const f = pos - i;
-  return STOPS[i].map((a, j) => Math.round(a + f * (STOPS[i + 1][j] - a)));
-}
+// 256 colours along the scale, for the heat map's pixels
+const LUT = Array.from({ length: 256 }, (_, i) => blendRgb(STOPS, i / 255));
 
 // The log-like colour scale: t = log(1 + (L - Lmin)/δ) / log(1 + (Lmax - Lmin)/δ), with δ the 5th
 // percentile of L - Lmin over the grid; it spreads colours over the decades near the minimum.
@@ -36,19 +33,6 @@ function lossScale(grid) {
     lo, hi,
     t: (v) => Math.min(1, Math.max(0, Math.log1p(Math.max(0, v - lo) / delta) / top)),
     value: (t) => lo + delta * Math.expm1(t * top),
-  };
-}
-
-// The loss anywhere in the box, by bilinear interpolation between the grid points.
-function sampler(grid, [x0, x1, y0, y1]) {
-  const ny = grid.length, nx = grid[0].length;
-  return (x, y) => {
-    const fx = ((x - x0) / (x1 - x0)) * (nx - 1), fy = ((y - y0) / (y1 - y0)) * (ny - 1);
-    const j = Math.min(nx - 2, Math.max(0, Math.floor(fx)));
-    const i = Math.min(ny - 2, Math.max(0, Math.floor(fy)));
-    const u = Math.min(1, Math.max(0, fx - j)), v = Math.min(1, Math.max(0, fy - i));
-    return (1 - v) * ((1 - u) * grid[i][j] + u * grid[i][j + 1]) +
-      v * ((1 - u) * grid[i + 1][j] + u * grid[i + 1][j + 1]);
   };
 }
 
@@ -74,16 +58,6 @@ function niceTicks(a, b, n) {
     ticks.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
   }
   return ticks;
-}
-
-// The markup of one SVG element: svgTag("rect", { x: 1, width: 2 }) gives <rect x="1" width="2"/>.
-function svgTag(name, attrs, inner) {
-  const list = Object.entries(attrs).map(([k, v]) => `${k}="${v}"`).join(" ");
-  return inner === undefined ? `<${name} ${list}/>` : `<${name} ${list}>${inner}</${name}>`;
-}
-
-function escapeXml(text) {
-  return String(text).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 // The part of the segment a -> b inside the box, as [t0, t1] in 0..1 (Liang–Barsky), or null.
@@ -117,41 +91,6 @@ function analyse(path, extent) {
   return { pts, inside, nan, exit, last, diverged: nan || exit !== null };
 }
 
-// Iso-lines by marching squares on the grid: one SVG path "d" per level.
-function isoLines(grid, level, px, py) {
-  const ny = grid.length, nx = grid[0].length;
-  const d = [];
-  const cross = (va, vb, xa, ya, xb, yb) => {
-    const f = (level - va) / (vb - va);
-    return [xa + f * (xb - xa), ya + f * (yb - ya)];
-  };
-  for (let i = 0; i < ny - 1; i++) {
-    for (let j = 0; j < nx - 1; j++) {
-      const v00 = grid[i][j], v01 = grid[i][j + 1], v10 = grid[i + 1][j], v11 = grid[i + 1][j + 1];
-      const a00 = v00 > level, a01 = v01 > level, a10 = v10 > level, a11 = v11 > level;
-      if (a00 === a01 && a00 === a10 && a00 === a11) continue;
-      // crossings on the edges: bottom (00-01), right (01-11), top (10-11), left (00-10)
-      const e = {};
-      if (a00 !== a01) e.b = cross(v00, v01, j, i, j + 1, i);
-      if (a01 !== a11) e.r = cross(v01, v11, j + 1, i, j + 1, i + 1);
-      if (a10 !== a11) e.t = cross(v10, v11, j, i + 1, j + 1, i + 1);
-      if (a00 !== a10) e.l = cross(v00, v10, j, i, j, i + 1);
-      const keys = Object.keys(e);
-      let pairs;
-      if (keys.length === 2) pairs = [keys];
-      else { // a saddle: the centre decides which corners are joined
-        const centreAbove = (v00 + v01 + v10 + v11) / 4 > level;
-        pairs = centreAbove === a00 ? [["b", "r"], ["t", "l"]] : [["b", "l"], ["t", "r"]];
-      }
-      for (const [p, q] of pairs) {
-        d.push(`M${px(e[p][0]).toFixed(1)},${py(e[p][1]).toFixed(1)}` +
-          `L${px(e[q][0]).toFixed(1)},${py(e[q][1]).toFixed(1)}`);
-      }
-    }
-  }
-  return d.join("");
-}
-
 // Plot size: equal units on both axes when the box is not too elongated.
 const PLOT_W = 520, PLOT_H = 400, MIN_SIDE = 240;
 const M = { left: 46, right: 96, top: 12, bottom: 38 }; // the colour bar sits on the right
@@ -162,11 +101,9 @@ function plotSize([x0, x1, y0, y1]) {
   return { W: PLOT_W, H: Math.max(MIN_SIDE, PLOT_W / ratio) };
 }
 
-let instances = 0; // ids inside the SVG (clip path, gradient) must be unique on the page
-
 function render({ model, el }) {
   el.classList.add("llm-descent");
-  const uid = `llm-descent-${++instances}`;
+  const uid = uniqueId("llm-descent"); // for the ids of the clip path and the gradient
   let timer = null; // the "play" interval
   let draw = () => {}; // repaints the runs, controls and readout; set by build()
 
@@ -271,7 +208,7 @@ function render({ model, el }) {
     const barX = M.left + W + 18, barW = 12;
     const gradStops = [];
     for (let k = 0; k <= 16; k++) {
-      gradStops.push(svgTag("stop", { offset: `${(100 * k) / 16}%`, "stop-color": `rgb(${blend(1 - k / 16).join(",")})` }));
+      gradStops.push(svgTag("stop", { offset: `${(100 * k) / 16}%`, "stop-color": blend(STOPS, 1 - k / 16) }));
     }
     parts.push(svgTag("linearGradient", { id: `${uid}-grad`, x1: 0, x2: 0, y1: 0, y2: 1 }, gradStops.join("")));
     parts.push(svgTag("rect", { class: "llm-descent-bar", x: barX, y: M.top, width: barW, height: H,
@@ -301,7 +238,9 @@ function render({ model, el }) {
     wrap.innerHTML = svgTag("svg", { class: "llm-descent-plot", width, height, viewBox: `0 0 ${width} ${height}`,
       role: "img", "aria-label": "loss surface with the optimizer's path" }, parts.join(""));
     const svg = wrap.querySelector("svg");
-    paintHeat(svg.querySelector(".llm-descent-heat"), sampler(grid, extent), scale, extent, W, H);
+    const lossAt = sampler(grid, extent);
+    paintHeat(svg.querySelector(".llm-descent-heat"), extent, W, H, LUT,
+      (x, y) => Math.round(255 * scale.t(lossAt(x, y))));
     const runLayer = svg.querySelector(".llm-descent-runs");
 
     function current() {
@@ -335,9 +274,9 @@ function render({ model, el }) {
       const list = shown();
       const compare = list.length > 1;
       const top = maxStep(), step = stepNow();
-      for (const b of optBox.querySelectorAll("[data-optimizer]")) setActive(b, b.dataset.optimizer === o);
+      for (const b of optBox.querySelectorAll("[data-optimizer]")) setActive(b, b.dataset.optimizer === o, ACTIVE);
       const cmp = optBox.querySelector('[data-action="compare"]');
-      if (cmp) setActive(cmp, !!model.get("compare"));
+      if (cmp) setActive(cmp, !!model.get("compare"), ACTIVE);
       // learning-rate buttons for the selected optimiser
       if (lrButtons.dataset.optimizer !== o) {
         lrButtons.dataset.optimizer = o;
@@ -347,7 +286,7 @@ function render({ model, el }) {
           lrButtons.appendChild(b);
         }
       }
-      for (const b of lrButtons.querySelectorAll("[data-lr]")) setActive(b, b.dataset.lr === lr);
+      for (const b of lrButtons.querySelectorAll("[data-lr]")) setActive(b, b.dataset.lr === lr, ACTIVE);
       el.querySelector(".llm-descent-lr").textContent = lr;
       slider.max = String(top);
       slider.value = String(step);
@@ -528,20 +467,6 @@ function render({ model, el }) {
     draw();
   }
 
-  function button(text, data, onClick) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = text;
-    Object.assign(b.dataset, data);
-    b.addEventListener("click", onClick);
-    return b;
-  }
-
-  function setActive(b, on) {
-    b.classList.toggle("llm-descent-active", on);
-    b.setAttribute("aria-pressed", String(on));
-  }
-
   function stop() {
     if (timer) clearInterval(timer);
     timer = null;
@@ -555,35 +480,6 @@ function render({ model, el }) {
   for (const name of ["optimizer", "lr", "step", "compare"]) model.on(`change:${name}`, () => draw());
   build();
   return () => stop(); // anywidget calls this when the view is removed
-}
-
-// The heat map: every pixel coloured by the interpolated loss, drawn on a canvas and shown as an
-// SVG image (sharp on high-resolution screens: up to 2 canvas pixels per CSS pixel).
-function paintHeat(image, lossAt, scale, [x0, x1, y0, y1], W, H) {
-  const k = Math.min(2, Math.max(1, window.devicePixelRatio || 1));
-  const w = Math.round(W * k), h = Math.round(H * k);
-  const canvas = document.createElement("canvas");
-  canvas.width = w;
-  canvas.height = h;
-  const ctx = canvas.getContext("2d");
-  if (!ctx) return;
-  const lut = [];
-  for (let i = 0; i < 256; i++) lut.push(blend(i / 255));
-  const img = ctx.createImageData(w, h);
-  for (let r = 0; r < h; r++) {
-    const y = y1 - ((r + 0.5) / h) * (y1 - y0);
-    for (let c = 0; c < w; c++) {
-      const x = x0 + ((c + 0.5) / w) * (x1 - x0);
-      const rgb = lut[Math.round(255 * scale.t(lossAt(x, y)))];
-      const o = 4 * (r * w + c);
-      img.data[o] = rgb[0];
-      img.data[o + 1] = rgb[1];
-      img.data[o + 2] = rgb[2];
-      img.data[o + 3] = 255;
-    }
-  }
-  ctx.putImageData(img, 0, 0);
-  image.setAttribute("href", canvas.toDataURL("image/png"));
 }
 
 export default { render };

@@ -16,18 +16,11 @@ import anywidget
 import numpy as np
 import traitlets
 
-from book.widgets.views import DECIMALS, _asset
+from book.widgets._base import DECIMALS, _asset, _extent, _js_module, _sig, _title
 
 MAX_GRID_SIDE = 201  # grid points per axis: 101 x 101 (np.linspace(..., 101)) reads well
 MAX_POINTS = 50_000  # iterates over all paths together: more makes the page slow and heavy
-LOSS_DIGITS = 4  # losses keep 4 significant digits (not 4 decimals): they span many decades
-
-
-def _sig(values, digits: int = LOSS_DIGITS) -> list:
-    """Floats rounded to `digits` significant digits (nested like `values`; + 0.0 drops -0.0)."""
-    if isinstance(values, (list, tuple, np.ndarray)):
-        return [_sig(v, digits) for v in values]
-    return float(f"{float(values):.{digits}g}") + 0.0
+# Losses keep 4 significant digits (_sig), not 4 decimals: they span many decades.
 
 
 def _grid_array(grid) -> np.ndarray:
@@ -42,7 +35,8 @@ def _grid_array(grid) -> np.ndarray:
                          f"row 0 at ymin; got shape {arr.shape}")
     ny, nx = arr.shape
     if min(ny, nx) < 2:
-        raise ValueError(f"grid needs at least 2 x 2 points to draw a surface, got shape {arr.shape}")
+        raise ValueError(f"grid needs at least 2 x 2 points to draw a surface, got shape "
+                         f"{arr.shape}")
     if max(ny, nx) > MAX_GRID_SIDE:
         raise ValueError(f"grid of shape {arr.shape} is too fine: at most {MAX_GRID_SIDE} points "
                          f"per axis (101 x 101 is plenty for a heat map)")
@@ -50,20 +44,6 @@ def _grid_array(grid) -> np.ndarray:
         raise ValueError("grid must be finite numbers (no NaN or inf): clip the loss, or choose "
                          "an extent where it stays finite")
     return arr
-
-
-def _extent(extent) -> tuple[float, float, float, float]:
-    try:
-        values = [float(v) for v in extent]
-    except (TypeError, ValueError):
-        raise ValueError(f"extent must be 4 numbers (xmin, xmax, ymin, ymax), got {extent!r}") from None
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise ValueError(f"extent must be 4 finite numbers (xmin, xmax, ymin, ymax), got {extent!r}")
-    xmin, xmax, ymin, ymax = values
-    if not (xmin < xmax and ymin < ymax):
-        raise ValueError(f"extent must be (xmin, xmax, ymin, ymax) with xmin < xmax and "
-                         f"ymin < ymax, got {tuple(values)}")
-    return xmin, xmax, ymin, ymax
 
 
 def _lr_key(lr, where: str) -> tuple[str, float]:
@@ -114,7 +94,8 @@ def _path_rows(points, where: str) -> np.ndarray:
     try:
         arr = np.asarray(points, dtype=float)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{where} must be a list of [x, y] or [x, y, loss] points ({err})") from None
+        msg = f"{where} must be a list of [x, y] or [x, y, loss] points ({err})"
+        raise ValueError(msg) from None
     if arr.ndim != 2 or arr.shape[1] not in (2, 3):
         raise ValueError(f"{where} must have shape (n, 2) = [x, y] points or (n, 3) = "
                          f"[x, y, loss] points, got shape {arr.shape}")
@@ -155,7 +136,7 @@ class DescentView(anywidget.AnyWidget):
     path is a list of [x, y, loss or None] rows, followed by one None when the run became NaN.
     """
 
-    _esm = _asset("descent.js")
+    _esm = _js_module("descent.js")
     _css = _asset("descent.css")
 
     grid = traitlets.List().tag(sync=True)  # grid[i][j]: the loss at (xs[j], ys[i])
@@ -216,7 +197,7 @@ class DescentView(anywidget.AnyWidget):
                    round(ymin + i * (ymax - ymin) / (ny - 1), DECIMALS) + 0.0, _sig(arr[i, j])]
         super().__init__(grid=_sig(arr.tolist()), extent=list(box), minimum=minimum,
                          optimizers=optimizers, lrs=lrs, paths=stored,
-                         title="" if title is None else str(title),
+                         title=_title(title),
                          optimizer=optimizer, lr=lr, step=-1, compare=False)
 
     @staticmethod

@@ -11,16 +11,6 @@ const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948
 const NO_GROUP = "#888";
 const W = 430, H = 400, PAD = 14;
 
-function escapeXml(text) {
-  return String(text).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
-
-// The markup of one SVG element: svgTag("rect", { x: 1, width: 2 }) gives <rect x="1" width="2"/>.
-function svgTag(name, attrs, inner) {
-  const list = Object.entries(attrs).map(([k, v]) => `${k}="${v}"`).join(" ");
-  return inner === undefined ? `<${name} ${list}/>` : `<${name} ${list}>${inner}</${name}>`;
-}
-
 // Pixel positions for the points of one space: equal units on both axes, so that distances on
 // the screen are distances in the projection.
 function layout(pts) {
@@ -34,11 +24,9 @@ function layout(pts) {
   return pts.map(([x, y]) => [W / 2 + k * (x - cx), H / 2 - k * (y - cy)]);
 }
 
-let instances = 0; // ids inside the SVG must be unique on the page
-
 function render({ model, el }) {
   el.classList.add("llm-emb");
-  const uid = `llm-emb-${++instances}`;
+  const uid = uniqueId("llm-emb"); // for the id of the word list
   let draw = () => {};
 
   function build() {
@@ -70,12 +58,7 @@ function render({ model, el }) {
 
     const spaceBox = el.querySelector(".llm-emb-spaces");
     for (const s of spaces) {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.textContent = s;
-      b.dataset.space = s;
-      b.addEventListener("click", () => set("space", s));
-      spaceBox.appendChild(b);
+      spaceBox.appendChild(button(s, { space: s }, () => set("space", s)));
     }
     spaceBox.hidden = spaces.length < 2;
     el.querySelector("datalist").innerHTML = words.map((w) => `<option value="${escapeXml(w)}">`).join("");
@@ -145,8 +128,7 @@ function render({ model, el }) {
       const { space, selected } = current();
       xy = layout(model.get("points")[space]);
       for (const b of spaceBox.querySelectorAll("button")) {
-        b.classList.toggle("llm-emb-active", b.dataset.space === space);
-        b.setAttribute("aria-pressed", String(b.dataset.space === space));
+        setActive(b, b.dataset.space === space, "llm-emb-active");
       }
       const nbs = selected >= 0 ? model.get("neighbours")[space][selected] : [];
       const onMap = new Set(nbs.map(([w]) => index.get(w)).filter((j) => j !== undefined));

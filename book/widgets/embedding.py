@@ -9,10 +9,18 @@ that word's neighbours and highlights them, with no kernel behind the page.
 from __future__ import annotations
 
 import anywidget
-import numpy as np
 import traitlets
 
-from book.widgets.views import MAX_VALUES, _asset, _to_array
+from book.widgets._base import (
+    MAX_VALUES,
+    _asset,
+    _js_module,
+    _matrix,
+    _rounded,
+    _significant_decimals,
+    _title,
+    _token_list,
+)
 
 MAX_WORDS = 2000  # points in one map: more is slow to draw and unreadable anyway
 MAX_NEIGHBOURS = 20
@@ -41,7 +49,7 @@ class EmbeddingView(anywidget.AnyWidget):
     similarities to 3 decimals; `space` and `selected` (an index, -1 = none) are synced.
     """
 
-    _esm = _asset("embedding.js")
+    _esm = _js_module("embedding.js")
     _css = _asset("embedding.css")
 
     words = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -57,9 +65,7 @@ class EmbeddingView(anywidget.AnyWidget):
 
     def __init__(self, words, points, neighbours, groups=None, group_names=None, variance=None,
                  title=None, selected=None) -> None:
-        if isinstance(words, str):
-            raise ValueError("words must be a list of strings, one per point, not one string")
-        words = [str(w) for w in words]
+        words = _token_list(words, "words")
         N = len(words)
         if N < 2:
             raise ValueError(f"give at least 2 words, got {N}")
@@ -78,13 +84,9 @@ class EmbeddingView(anywidget.AnyWidget):
         for name, xy in points.items():
             if not isinstance(name, str) or not name:
                 raise ValueError(f"space names must be non-empty strings, got {name!r}")
-            arr = _to_array(xy, f'points["{name}"]')
-            if arr.shape != (N, 2):
-                raise ValueError(f'points["{name}"] must have shape (N, 2) = ({N}, 2), one '
-                                 f"[x, y] per word; got {arr.shape}")
-            scale = float(np.abs(arr).max()) or 1.0
-            places = int(max(0, 3 - np.floor(np.log10(scale))))
-            stored_points[name] = (np.round(arr, places) + 0.0).tolist()
+            arr = _matrix(f'points["{name}"]', xy, (N, 2),
+                          dims=f"(N, 2) = ({N}, 2), one [x, y] per word")
+            stored_points[name] = _rounded(arr, _significant_decimals(arr))  # 4 digits
             stored_nb[name] = self._neighbour_lists(neighbours[name], N, f'neighbours["{name}"]')
         if 2 * N * len(points) + sum(len(r) for v in stored_nb.values() for r in v) > MAX_VALUES:
             raise ValueError("too much to store: show fewer words or fewer neighbours")
@@ -93,20 +95,17 @@ class EmbeddingView(anywidget.AnyWidget):
         for name, v in (variance or {}).items():
             if name not in points:
                 raise ValueError(f"variance names a space {name!r} that points does not have")
-            v = _to_array(v, f'variance["{name}"]').ravel()
+            v = _matrix(f'variance["{name}"]', v).ravel()
             if v.shape != (2,) or v.min() < 0 or v.sum() > 1 + 1e-9:
                 raise ValueError(f'variance["{name}"] must be two shares of the variance, each '
                                  f">= 0, summing to at most 1; got {v.tolist()}")
             stored_var[name] = [round(float(s), 4) for s in v]
-        index = -1
-        if selected is not None:
-            if selected not in words:
-                raise ValueError(f"selected: {selected!r} is not one of the words")
-            index = words.index(selected)
+        if selected is not None and selected not in words:
+            raise ValueError(f"selected: {selected!r} is not one of the words")
         super().__init__(words=words, groups=groups, group_names=group_names,
                          spaces=list(points), points=stored_points, neighbours=stored_nb,
-                         variance=stored_var, title="" if title is None else str(title),
-                         space=next(iter(points)), selected=index)
+                         variance=stored_var, title=_title(title), space=next(iter(points)),
+                         selected=-1 if selected is None else words.index(selected))
 
     @staticmethod
     def _neighbour_lists(lists, N: int, where: str) -> list:

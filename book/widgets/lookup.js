@@ -10,15 +10,6 @@ const KEY_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#ed
   "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#8c564b"];
 const LOG_T_MIN = -1.3, LOG_T_MAX = 1.3; // τ from about 0.05 to 20, on a log scale
 
-function escapeXml(text) {
-  return String(text).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
-
-function svgTag(name, attrs, inner) {
-  const list = Object.entries(attrs).map(([k, v]) => `${k}="${v}"`).join(" ");
-  return inner === undefined ? `<${name} ${list}/>` : `<${name} ${list}>${inner}</${name}>`;
-}
-
 // The lookup itself: scores, softmax weights (shifted by the largest score, so exp never
 // overflows) and the weighted sum of the values.
 export function lookup(q, keys, values, temperature) {
@@ -39,11 +30,9 @@ const fmt = (v, places) => {
 const fmtT = (t) => (t >= 10 ? t.toFixed(1) : t >= 1 ? t.toFixed(2) : t.toPrecision(2));
 const vec = (v, places) => `(${v.map((x) => fmt(x, places)).join(", ")})`;
 
-let instances = 0; // ids inside the SVG (the arrow head) must be unique on the page
-
 function render({ model, el }) {
   el.classList.add("llm-lookup");
-  const uid = `llm-lookup-${++instances}`;
+  const uid = uniqueId("llm-lookup"); // for the id of the arrow head
   let draw = () => {};
 
   function build() {

@@ -13,7 +13,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from book.widgets.views import _asset, _to_array
+from book.widgets._base import _asset, _js_module, _labels, _matrix, _title, _to_array
 
 MAX_KEYS = 12  # one table row per key: more do not read well
 
@@ -35,7 +35,7 @@ class LookupView(anywidget.AnyWidget):
     title: a heading shown above the view.
     """
 
-    _esm = _asset("lookup.js")
+    _esm = _js_module("lookup.js")
     _css = _asset("lookup.css")
 
     # (not `keys`: ipywidgets' Widget already has an attribute of that name)
@@ -50,9 +50,7 @@ class LookupView(anywidget.AnyWidget):
 
     def __init__(self, keys, values, labels=None, query=(1.0, 0.0), temperature: float = 1.0,
                  colours: bool = False, extent: float | None = None, title=None) -> None:
-        K = _to_array(keys, "keys")
-        if K.ndim != 2 or K.shape[1] != 2:
-            raise ValueError(f"keys must have shape (N, 2): one 2-D key per row; got {K.shape}")
+        K = _matrix("keys", keys, ("N", 2), dims="(N, 2): one 2-D key per row")
         N = K.shape[0]
         if not 2 <= N <= MAX_KEYS:
             raise ValueError(f"give between 2 and {MAX_KEYS} keys, got {N}")
@@ -64,9 +62,7 @@ class LookupView(anywidget.AnyWidget):
                              f"({N},): one value per key; got {V.shape}")
         if colours and (V.shape[1] != 3 or V.min() < 0 or V.max() > 1):
             raise ValueError("colours=True needs RGB values: shape (N, 3), each in [0, 1]")
-        labels = [f"k{i + 1}" for i in range(N)] if labels is None else [str(s) for s in labels]
-        if len(labels) != N:
-            raise ValueError(f"got {len(labels)} labels for {N} keys: give one per key")
+        labels = _labels(labels, N, "labels", "key", default=lambda i: f"k{i + 1}")
         q = _to_array(query, "query").ravel()
         if q.shape != (2,):
             raise ValueError(f"query must be 2 numbers (q1, q2), got shape {q.shape}")
@@ -81,7 +77,7 @@ class LookupView(anywidget.AnyWidget):
                              f"got {extent!r}")
         super().__init__(key_vectors=np.round(K, 4).tolist(), value_vectors=np.round(V, 4).tolist(),
                          labels=labels, colours=bool(colours), extent=float(extent),
-                         title="" if title is None else str(title),
+                         title=_title(title),
                          query=[round(float(v), 4) for v in q], temperature=float(temperature))
 
     def __repr__(self) -> str:  # a stable text form: no object ids (outputs are compared by nbval)

@@ -1,5 +1,5 @@
 // The inside of an LSTM over one sequence, drawn in the browser: the view works on the static
-// website with no kernel. State (see LSTMGateView in views.py):
+// website with no kernel. State (see LSTMGateView in lstm_gates.py):
 //   tokens: T strings; units: the hidden-unit indices shown (U of them);
 //   gates: {i, f, g, o, c, h}, each a T x U list of numbers (gates.i[t][k] is unit units[k]
 //   at time step t); title: a heading; step: the time cursor.
@@ -19,20 +19,11 @@ const QUANTITIES = [
     note: "hₜ = o·tanh(cₜ): the output at each step" },
 ];
 
-// Colour scales, as a few colour stops to blend between.
+// Colour scales, as a few colour stops to blend between (blend, cssGradient: _common.js).
 // Sequential (gates, values in [0, 1]): white = closed, dark blue = open.
 const BLUES = [[247, 251, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
 // Diverging (g, h in [-1, 1]; c in [-cMax, cMax]): blue = negative, white = 0, red = positive.
 const RED_BLUE = [[33, 102, 172], [103, 169, 207], [247, 247, 247], [239, 138, 98], [178, 24, 43]];
-
-function blend(stops, x) {
-  x = Math.min(1, Math.max(0, x));
-  const pos = x * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(pos));
-  const frac = pos - i;
-  const rgb = stops[i].map((a, j) => Math.round(a + frac * (stops[i + 1][j] - a)));
-  return `rgb(${rgb.join(",")})`;
-}
 
 // Where a value falls on its colour scale, from 0 (left end) to 1 (right end).
 function position(scale, value, cMax) {
@@ -43,31 +34,6 @@ function position(scale, value, cMax) {
 
 function colour(scale, value, cMax) {
   return blend(scale === "gate" ? BLUES : RED_BLUE, position(scale, value, cMax));
-}
-
-function gradientCss(scale) {
-  const stops = scale === "gate" ? BLUES : RED_BLUE;
-  return `linear-gradient(to right, ${stops.map((s) => `rgb(${s.join(",")})`).join(", ")})`;
-}
-
-// Tokens as a reader can see them: spaces, newlines and tabs made visible.
-function visible(token) {
-  if (token === "") return "∅";
-  return token.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥");
-}
-
-function shorten(text, n) {
-  return text.length > n ? text.slice(0, n - 1) + "…" : text;
-}
-
-function escapeXml(text) {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
-
-// The markup of one SVG element: svgTag("rect", { x: 1, width: 2 }) gives <rect x="1" width="2"/>.
-function svgTag(name, attrs, inner) {
-  const list = Object.entries(attrs).map(([k, v]) => `${k}="${v}"`).join(" ");
-  return inner === undefined ? `<${name} ${list}/>` : `<${name} ${list}>${inner}</${name}>`;
 }
 
 const fmt = (v) => v.toFixed(4);
@@ -260,8 +226,8 @@ function render({ model, el }) {
   function stop() {
     if (timer) clearInterval(timer);
     timer = null;
-    const button = el.querySelector(".llm-lstm-play");
-    if (button) button.textContent = "▶ play";
+    const playButton = el.querySelector(".llm-lstm-play");
+    if (playButton) playButton.textContent = "▶ play";
   }
 
   for (const name of ["tokens", "units", "gates", "title"]) model.on(`change:${name}`, build);
@@ -310,7 +276,7 @@ function panel(q, tokens, units, values, cMax, L) {
     <div class="llm-lstm-panel-head">
       <span class="llm-lstm-name"><b>${q.key}</b> ${q.name}</span>
       <span class="llm-lstm-scale" title="colour scale">${ends[0]}
-        <span class="llm-lstm-gradient" style="background: ${gradientCss(q.scale)}"></span>${ends[1]}</span>
+        <span class="llm-lstm-gradient" style="background: ${cssGradient(q.scale === "gate" ? BLUES : RED_BLUE)}"></span>${ends[1]}</span>
     </div>
     <div class="llm-lstm-note">${q.note}</div>
     <svg class="llm-lstm-map" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"

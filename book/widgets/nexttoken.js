@@ -44,15 +44,6 @@ const toSlider = (t) => Math.round((1000 * Math.log(t / T_MIN)) / Math.log(T_MAX
 const fromSlider = (v) => T_MIN * Math.pow(T_MAX / T_MIN, v / 1000);
 const pct = (x) => (x >= 0.1 ? (100 * x).toFixed(1) : (100 * x).toFixed(2)) + "%";
 
-function button(text, data, onClick) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  for (const [k, v] of Object.entries(data)) b.dataset[k] = String(v);
-  b.addEventListener("click", onClick);
-  return b;
-}
-
 function render({ model, el }) {
   el.classList.add("llm-next");
   el.innerHTML = `

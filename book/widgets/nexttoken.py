@@ -16,7 +16,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from book.widgets.views import _asset, _to_array
+from book.widgets._base import _asset, _js_module, _title, _to_array
 
 MAX_VOCAB = 4096  # logits per prompt: more makes the page heavy (store a top slice instead)
 MAX_PROMPTS = 12
@@ -34,7 +34,7 @@ def visible_token(token: str) -> str:
 class NextTokenView(anywidget.AnyWidget):
     """Bars of P(next token | prompt) under temperature, top-k and top-p, computed in JavaScript."""
 
-    _esm = _asset("nexttoken.js")
+    _esm = _js_module("nexttoken.js")
     _css = _asset("nexttoken.css")
     prompts = traitlets.List(traitlets.Unicode()).tag(sync=True)
     tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -88,7 +88,7 @@ class NextTokenView(anywidget.AnyWidget):
         rows = np.round(arr - arr.max(axis=1, keepdims=True), 4) + 0.0
         super().__init__(prompts=prompts, tokens=[visible_token(t) for t in tokens],
                          logits=rows.tolist(), temperature=float(temperature), top_k=int(top_k),
-                         top_p=float(top_p), show=int(min(show, V)), title=title or "")
+                         top_p=float(top_p), show=int(min(show, V)), title=_title(title))
 
     def __repr__(self) -> str:  # a stable text form: no object ids (outputs are compared by nbval)
         return (f"NextTokenView({len(self.prompts)} prompt{'s' * (len(self.prompts) != 1)}, "

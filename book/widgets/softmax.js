@@ -32,12 +32,7 @@ function render({ model, el }) {
   const slider = el.querySelector(".llm-softmax-slider");
   const presets = el.querySelector(".llm-softmax-presets");
   for (const t of [0.1, 0.5, 1, 2, 10]) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = `T = ${t}`;
-    b.dataset.temperature = String(t);
-    b.addEventListener("click", () => setTemperature(t));
-    presets.appendChild(b);
+    presets.appendChild(button(`T = ${t}`, { temperature: t }, () => setTemperature(t)));
   }
 
   function setTemperature(t) {

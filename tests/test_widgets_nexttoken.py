@@ -1,13 +1,12 @@
 """The next-token view (book/widgets/nexttoken.py): the Python side checks its input and stores
 the right state; the JavaScript side (nexttoken.js), loaded by the harness page of
-tests/test_widgets.py in headless Chromium (no site build, no kernel), applies temperature,
+tests/conftest.py in headless Chromium (no site build, no kernel), applies temperature,
 top-k and top-p exactly as book.textgen.sample_next does and redraws the bars.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,12 +16,6 @@ from book import textgen as tg
 from book.widgets import NextTokenView
 from book.widgets.nexttoken import MAX_VOCAB, visible_token
 
-try:  # the browser harness: a local http server, a fake model, Playwright (pytest fixtures too)
-    from tests.test_widgets import browser, harness, load, widget_state  # noqa: F401
-except ImportError:  # pytest run without the repository root on sys.path
-    from test_widgets import browser, harness, load, widget_state  # noqa: F401
-
-SHOTS = Path("/tmp/shots_nexttoken")
 TOKENS = ["e", " ", "\n", "a", "o", "th", "q", "z"]
 LOGITS = np.array([[3.0, 2.5, 1.0, 0.5, 0.4, 0.0, -2.0, -3.0],
                    [0.0, 1.0, 4.0, -1.0, -1.0, 2.0, -5.0, -5.0]])
@@ -35,7 +28,7 @@ def view(**kw) -> NextTokenView:
 # --- Python side ---
 
 
-def test_state_holds_shifted_rounded_logits_and_visible_labels():
+def test_state_holds_shifted_rounded_logits_and_visible_labels(widget_state):
     state = widget_state(view(temperature=0.8, top_k=3, top_p=0.9, show=5, title="t"))
     assert state["prompts"] == ["ROMEO:", "to be"]
     assert state["tokens"] == ["e", "␣", "↵", "a", "o", "th", "q", "z"]
@@ -107,8 +100,8 @@ def _check_against_python(page, row: int, t: float, k: int | None, p: float | No
         assert cut == (want[j] == 0)
 
 
-def test_view_matches_sample_next_as_the_controls_move(browser, harness):
-    page, problems = load(browser, harness, view(show=8), "nexttoken")
+def test_view_matches_sample_next_as_the_controls_move(load, tmp_path):
+    page, problems = load(view(show=8), "nexttoken")
     assert page.locator(".llm-next-row[data-token]").count() == 8
     _check_against_python(page, 0, 1.0, None, None)
     assert "sampling from 8 of 8 tokens" in page.locator(".llm-next-summary").inner_text()
@@ -131,13 +124,12 @@ def test_view_matches_sample_next_as_the_controls_move(browser, harness):
     page.click('button[data-topp="1"]')
     _check_against_python(page, 1, 5.0, None, None)
     assert not problems
-    SHOTS.mkdir(exist_ok=True)
-    page.locator("#el").screenshot(path=str(SHOTS / "nexttoken.png"))
+    page.locator("#el").screenshot(path=str(tmp_path / "nexttoken.png"))
     page.close()
 
 
-def test_rows_beyond_show_are_summed(browser, harness):
-    page, problems = load(browser, harness, view(show=3), "nexttoken_show")
+def test_rows_beyond_show_are_summed(load):
+    page, problems = load(view(show=3), "nexttoken_show")
     assert page.locator(".llm-next-row[data-token]").count() == 3
     rest = page.locator(".llm-next-rest").inner_text()
     want = 100 * _expected(0, 1.0, None, None)[3:].sum()

@@ -1,54 +1,19 @@
-"""The LSTM-gate and attention widgets (book/widgets/views.py): the Python side checks its input
-and stores the right state; the JavaScript side, loaded by a small harness page in headless
-Chromium (no site build, no kernel), draws that state and answers clicks.
-
-The harness: `write_harness` puts the widget's ESM, its CSS, its state and an index.html that
-renders it with a minimal fake model into a folder; `serve` serves a folder on 127.0.0.1;
-`open_widget` loads the page and collects console errors. Needs Debian's chromium
-(/usr/bin/chromium) for the browser tests.
+"""AttentionView (book/widgets/attention.py): the Python side checks its input and stores the
+right state; the JavaScript side (attention.js), loaded by the harness page of tests/conftest.py
+in headless Chromium (no site build, no kernel), draws the heat map and answers clicks.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import shutil
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from book.widgets.views import MAX_VALUES, AttentionView, LSTMGateView
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-COLUMN_PX = 700  # the width of the book's text column
-
+from book.widgets import AttentionView
 
 # --- data ---
-
-
-def lstm_gates(n_steps: int, hidden: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Gates with the ranges of a real LSTM, from a small random LSTM cell run over n_steps."""
-    rng = np.random.default_rng(seed)
-    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
-    out = {q: np.zeros((n_steps, hidden)) for q in "ifgoch"}
-    c = np.zeros(hidden)
-    for t in range(n_steps):
-        z = rng.normal(0, 1.5, (4, hidden))
-        i, f, g, o = sig(z[0]), sig(z[1]), np.tanh(z[2]), sig(z[3])
-        c = f * c + i * g
-        h = o * np.tanh(c)
-        for q, v in zip("ifgoch", (i, f, g, o, c, h)):
-            out[q][t] = v
-    return out
-
 
 def hand_made_attention() -> tuple[list[str], np.ndarray]:
     """2 layers x 2 heads over 4 tokens, with known largest weights.
@@ -86,204 +51,6 @@ def weights_and_gradient() -> tuple[list[str], np.ndarray]:
     w[1, 0] = SIGNED_ROWS
     w[1, 1] = 3 * SIGNED_ROWS
     return tokens, w
-
-
-# --- harness ---
-
-FAKE_MODEL_JS = """
-// A minimal stand-in for the widget model: get/set/on/off/save_changes over a plain object;
-// set() fires "change:<name>" listeners like the real (Backbone) model does.
-export function fakeModel(state) {
-  const listeners = {};
-  return {
-    get: (name) => state[name],
-    set(name, value) {
-      const changed = JSON.stringify(state[name]) !== JSON.stringify(value);
-      state[name] = value;
-      if (changed) for (const f of listeners["change:" + name] || []) f();
-    },
-    on: (event, f) => { (listeners[event] = listeners[event] || []).push(f); },
-    off: () => {},
-    save_changes: () => { window.saved = (window.saved || 0) + 1; },
-  };
-}
-"""
-
-INDEX_HTML = """<!doctype html>
-<html><head><meta charset="utf-8"><title>widget harness</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="widget.css">
-<style>
-  body { margin: 0; padding: 16px; background: #fff; }
-  #column { width: %(width)dpx; }
-</style></head>
-<body><div id="column"><div id="el"></div></div>
-<script type="module">
-  import widget from "./widget.js";
-  import { fakeModel } from "./fake_model.js";
-  const state = await (await fetch("state.json")).json();
-  window.model = fakeModel(state);
-  try {
-    widget.render({ model: window.model, el: document.getElementById("el") });
-  } finally {
-    window.rendered = true; // also after an error, which open_widget reports
-  }
-</script></body></html>
-"""
-
-
-def widget_state(widget) -> dict:
-    """The synced state the page would get, without the private and layout keys."""
-    skip = {"layout", "tabbable", "tooltip"}
-    return {k: v for k, v in widget.get_state().items() if not k.startswith("_") and k not in skip}
-
-
-def write_harness(widget, folder: Path, width: int = COLUMN_PX) -> Path:
-    """A page in `folder` that renders `widget` from its own _esm, _css and state."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "widget.js").write_text(str(widget._esm), encoding="utf-8")
-    (folder / "widget.css").write_text(str(widget._css), encoding="utf-8")
-    (folder / "fake_model.js").write_text(FAKE_MODEL_JS, encoding="utf-8")
-    (folder / "state.json").write_text(json.dumps(widget_state(widget)), encoding="utf-8")
-    (folder / "index.html").write_text(INDEX_HTML % {"width": width}, encoding="utf-8")
-    return folder
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-def serve(folder: Path) -> tuple[ThreadingHTTPServer, str]:
-    """Serve `folder` on 127.0.0.1 at a free port, from a thread; returns (server, base URL)."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
-def open_widget(browser, url: str):
-    """Load a harness page, wait for the render; returns (page, problems), where problems collects
-    console errors and page errors (also those that happen later, during clicks)."""
-    page = browser.new_page(viewport={"width": 800, "height": 1000})
-    page.set_default_timeout(5_000)  # a missing element fails fast
-    problems: list[str] = []
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.goto(url)
-    page.wait_for_function("window.rendered === true", timeout=10_000)
-    assert not problems, f"the widget did not render cleanly: {problems}"
-    return page, problems
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright is in requirements.txt")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: `apt-get install chromium` (.ci/run does)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory):
-    """(folder, base URL): write pages under folder/<name>/, load base/<name>/index.html."""
-    folder = tmp_path_factory.mktemp("widget-harness")
-    server, base = serve(folder)
-    yield folder, base
-    server.shutdown()
-    server.server_close()
-
-
-def load(browser, harness, widget, name: str):
-    """Write the harness page for `widget` as <name>/ and open it; returns (page, problems)."""
-    folder, base = harness
-    write_harness(widget, folder / name)
-    return open_widget(browser, f"{base}/{name}/index.html")
-
-
-def screenshot(browser, harness, widget, name: str, path: Path) -> None:
-    """Save a PNG of the rendered widget, to look at it as a reader would."""
-    page, _ = load(browser, harness, widget, name)
-    page.locator("#el").screenshot(path=str(path))
-    page.close()
-
-
-# --- LSTM, Python side ---
-
-
-def test_lstm_state_is_rounded_lists_of_shape_t_by_units():
-    gates = lstm_gates(5, 3)
-    w = LSTMGateView(list("hello"), gates, title="a tiny LSTM")
-    assert w.tokens == list("hello") and w.units == [0, 1, 2] and w.title == "a tiny LSTM"
-    assert sorted(w.gates) == sorted("ifgoch")
-    for q, arr in gates.items():
-        assert w.gates[q] == np.round(arr, 4).tolist()
-        assert len(w.gates[q]) == 5 and all(len(row) == 3 for row in w.gates[q])
-    assert all(isinstance(v, float) for v in w.gates["c"][2])
-    json.dumps(widget_state(w))  # the state must be plain JSON
-
-
-def test_lstm_units_default_to_the_first_16_and_can_be_chosen():
-    gates = lstm_gates(4, 40)
-    assert LSTMGateView(list("abcd"), gates).units == list(range(16))
-    w = LSTMGateView(list("abcd"), gates, units=[7, 2, 39])
-    assert w.units == [7, 2, 39]
-    assert w.gates["f"] == np.round(gates["f"][:, [7, 2, 39]], 4).tolist()
-    assert LSTMGateView(list("abcd"), gates, units=range(40)).units == list(range(40))
-
-
-def test_lstm_accepts_torch_tensors_with_grad():
-    torch = pytest.importorskip("torch")
-    gates = {q: torch.tensor(v, requires_grad=True) for q, v in lstm_gates(3, 2).items()}
-    w = LSTMGateView(["a", "b", "c"], gates)
-    assert w.gates["h"] == np.round(gates["h"].detach().numpy(), 4).tolist()
-
-
-def _bad_lstm(change):
-    tokens, gates, kwargs = list("abcd"), lstm_gates(4, 3), {}
-    out = change(tokens, gates, kwargs)  # edits in place, or returns new (tokens, gates, kwargs)
-    return out if isinstance(out, tuple) else (tokens, gates, kwargs)
-
-
-@pytest.mark.parametrize("change, message", [
-    (lambda t, g, k: g.pop("o"), r"missing \['o'\]"),
-    (lambda t, g, k: g.update(C=g["c"]), r"unknown \['C'\]"),
-    (lambda t, g, k: g.update(h=g["h"][None]), r"shape \(T, H\).*batch axis"),
-    (lambda t, g, k: g.update(c=g["c"][:, :2]), r"same shape"),
-    (lambda t, g, k: t.pop(), r"3 tokens for 4 time steps"),
-    (lambda t, g, k: g["g"].__setitem__((1, 1), np.nan), r"finite"),
-    (lambda t, g, k: g.update(f=g["f"] * 4 - 2), r"\[0, 1\].*pre-activation"),
-    (lambda t, g, k: g.update(h=g["h"] * 3), r"\[-1, 1\]"),
-    (lambda t, g, k: k.update(units=[0, 3]), r"indices in 0..2"),
-    (lambda t, g, k: k.update(units=[1, 1]), r"must not repeat"),
-    (lambda t, g, k: k.update(units=[]), r"at least one"),
-    (lambda t, g, k: k.update(units=[0.5]), r"integer"),
-    (lambda t, g, k: ("abcd", g, k), r"not one string"),
-    (lambda t, g, k: (t, [g[q] for q in "ifgoch"], k), r"must be a dict"),
-])
-def test_lstm_rejects_bad_input_with_a_helpful_message(change, message):
-    tokens, gates, kwargs = _bad_lstm(change)
-    with pytest.raises(ValueError, match=message):
-        LSTMGateView(tokens, gates, **kwargs)
-
-
-def test_lstm_refuses_too_much_state():
-    n_steps, units = 1000, 34  # 1000 * 34 * 6 = 204,000 > MAX_VALUES
-    assert n_steps * units * 6 > MAX_VALUES
-    gates = {q: np.full((n_steps, units), 0.5) for q in "ifgoch"}
-    with pytest.raises(ValueError, match="too much to show"):
-        LSTMGateView(["x"] * n_steps, gates, units=range(units))
-    LSTMGateView(["x"] * n_steps, gates)  # the default 16 units fit
-
-
-def test_lstm_repr_is_stable():
-    w = LSTMGateView(list("hello"), lstm_gates(5, 20))
-    assert repr(w) == "LSTMGateView(T=5 steps, 16 units)"
-    assert repr(w) == repr(LSTMGateView(list("hello"), lstm_gates(5, 20)))
 
 
 # --- attention, Python side ---
@@ -355,7 +122,7 @@ def test_attention_repr_is_stable():
 # --- attention with signed layers (a gradient beside the weights), Python side ---
 
 
-def test_attention_signed_layers_accept_negative_values_and_any_row_sums():
+def test_attention_signed_layers_accept_negative_values_and_any_row_sums(widget_state):
     tokens, w = weights_and_gradient()
     a = AttentionView(tokens, w, signed=[False, True], layer_names=["weights P", "gradient dS"])
     assert a.signed == [False, True] and a.layer_names == ["weights P", "gradient dS"]
@@ -398,95 +165,6 @@ def test_attention_signed_validation(change, signed, message):
         AttentionView(tokens, change(w), signed=signed)
 
 
-# --- LSTM in the browser ---
-
-
-def _step_text(page) -> str:
-    return page.locator(".llm-lstm-step").inner_text()
-
-
-def _readout(page, q: str, unit: int) -> str:
-    cell = page.locator(f'.llm-lstm-readout td[data-q="{q}"][data-unit="{unit}"]')
-    return cell.locator(".llm-lstm-val").inner_text()
-
-
-def test_lstm_view_draws_six_maps_and_steps_through_time(browser, harness):
-    tokens, gates = list("hello world"), lstm_gates(11, 6)
-    w = LSTMGateView(tokens, gates)
-    page, problems = load(browser, harness, w, "lstm")
-    panels = page.locator(".llm-lstm-panel")
-    assert panels.count() == 6
-    assert [panels.nth(k).get_attribute("data-q") for k in range(6)] == list("ifgoch")
-    for k in range(6):
-        columns = panels.nth(k).locator(".llm-lstm-cell").evaluate_all(
-            "cells => new Set(cells.map(c => c.dataset.t)).size")
-        assert columns == 11
-        assert panels.nth(k).locator(".llm-lstm-cell").count() == 11 * 6
-    # the legend says what each map is, and c's scale is its largest |value|
-    assert "forget gate" in panels.nth(1).inner_text()
-    assert "cell state" in panels.nth(4).inner_text()
-    assert f"{np.abs(np.round(gates['c'], 4)).max():.2f}" in panels.nth(4).inner_text()
-
-    assert _step_text(page) == "t = 0 · token 'h'"
-    cursor = page.locator('.llm-lstm-panel[data-q="f"] .llm-lstm-cursor')
-    x0 = float(cursor.get_attribute("x"))
-    page.click('[data-action="next"]')
-    assert _step_text(page) == "t = 1 · token 'e'"
-    assert cursor.get_attribute("data-t") == "1" and float(cursor.get_attribute("x")) > x0
-    assert page.evaluate("window.model.get('step')") == 1
-    for q in "ifgoch":
-        for unit in (0, 5):
-            assert _readout(page, q, unit) == f"{w.gates[q][1][unit]:.4f}"
-    for _ in range(5):
-        page.click('[data-action="next"]')
-    assert _step_text(page) == "t = 6 · token 'w'"
-    assert _readout(page, "i", 0) == f"{w.gates['i'][6][0]:.4f}"
-    page.click('[data-action="prev"]')
-    assert _step_text(page) == "t = 5 · token '␣'"  # a space is shown as ␣
-    page.locator('.llm-lstm-slider').fill("10")
-    assert _step_text(page) == "t = 10 · token 'd'"
-    page.click('[data-action="next"]')  # the last step stays the last
-    assert _step_text(page) == "t = 10 · token 'd'"
-    # a click on a token of the sequence moves the cursor there
-    page.click('.llm-lstm-token[data-t="2"]')
-    assert _step_text(page) == "t = 2 · token 'l'"
-    assert not problems, problems
-    page.close()
-
-
-def test_lstm_view_hover_reads_a_cell_and_play_moves(browser, harness):
-    w = LSTMGateView(list("abcdefgh"), lstm_gates(8, 4), units=[3, 1])
-    page, problems = load(browser, harness, w, "lstm-hover")
-    page.hover('.llm-lstm-panel[data-q="c"] .llm-lstm-cell[data-t="4"][data-k="1"]')
-    text = page.locator(".llm-lstm-hover").inner_text()
-    assert text == f"c (cell state) · unit 1 · t = 4 · token 'e' · {w.gates['c'][4][1]:.4f}"
-    assert _readout(page, "o", 3) == f"{w.gates['o'][0][0]:.4f}"  # units[0] is unit 3
-    page.click('[data-action="play"]')
-    page.wait_for_function("window.model.get('step') >= 2", timeout=5_000)
-    page.click('[data-action="play"]')  # pause
-    step = page.evaluate("window.model.get('step')")
-    page.wait_for_timeout(700)
-    assert page.evaluate("window.model.get('step')") == step
-    assert not problems, problems
-    page.close()
-
-
-def test_lstm_view_fits_the_column_and_long_sequences_scroll(browser, harness):
-    n = 150
-    w = LSTMGateView([f"tok{t}" for t in range(n)], lstm_gates(n, 20))
-    page, problems = load(browser, harness, w, "lstm-long")
-    assert page.evaluate("document.getElementById('el').scrollWidth") <= COLUMN_PX
-    panels = page.locator(".llm-lstm-panels")
-    assert panels.evaluate("p => p.scrollWidth > p.clientWidth")
-    assert panels.evaluate("p => p.scrollLeft") == 0
-    page.locator(".llm-lstm-slider").fill(str(n - 1))
-    assert _step_text(page) == f"t = {n - 1} · token 'tok{n - 1}'"
-    assert panels.evaluate("p => p.scrollLeft") > 0  # the cursor was scrolled into sight
-    assert page.locator(".llm-lstm-tokens").evaluate("s => s.scrollTop") > 0  # and so was its token
-    assert not problems, problems
-    page.close()
-
-
 # --- attention in the browser ---
 
 
@@ -495,10 +173,10 @@ def _fills(page) -> list[str]:
         "cells => cells.map(c => c.getAttribute('fill'))")
 
 
-def test_attention_view_grid_rows_heads_and_hover(browser, harness):
+def test_attention_view_grid_rows_heads_and_hover(load):
     tokens, w = hand_made_attention()
     a = AttentionView(tokens, w)
-    page, problems = load(browser, harness, a, "attn")
+    page, problems = load(a, "attn")
     cells = page.locator(".llm-attn-cell")
     assert cells.count() == 4 * 4
     pairs = cells.evaluate_all("cs => cs.map(c => c.dataset.q + ',' + c.dataset.k)")
@@ -538,11 +216,11 @@ def test_attention_view_grid_rows_heads_and_hover(browser, harness):
     page.close()
 
 
-def test_attention_view_single_head_cross_attention_and_long_text(browser, harness):
+def test_attention_view_single_head_cross_attention_and_long_text(load, column_px):
     w = np.full((3, 5), 0.1)
     w[:, 4] = 0.6
     a = AttentionView(list("abcde"), w, query_tokens=["x", "y", "z"])
-    page, problems = load(browser, harness, a, "attn-cross")
+    page, problems = load(a, "attn-cross")
     assert page.locator(".llm-attn-cell").count() == 15
     assert page.locator(".llm-attn-controls").is_hidden()  # one layer, one head: nothing to choose
     assert re.search(r"query 'z' \(t=2\).*key 'e' \(s=4\): 0\.6000",
@@ -551,7 +229,7 @@ def test_attention_view_single_head_cross_attention_and_long_text(browser, harne
     page.close()
 
     heads = AttentionView(list("abcde"), np.stack([w, w[:, ::-1]]), query_tokens=list("xyz"))
-    page, problems = load(browser, harness, heads, "attn-heads")
+    page, problems = load(heads, "attn-heads")
     assert page.locator(".llm-attn-layers").is_hidden()  # one layer: no layer buttons
     assert page.locator(".llm-attn-heads").is_visible()
     page.click('[data-head="1"]')
@@ -564,9 +242,9 @@ def test_attention_view_single_head_cross_attention_and_long_text(browser, harne
     scores = rng.normal(size=(n, n))
     weights = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
     long = AttentionView([f" w{t}" for t in range(n)], weights)
-    page, problems = load(browser, harness, long, "attn-long")
+    page, problems = load(long, "attn-long")
     assert page.locator(".llm-attn-cell").count() == n * n
-    assert page.evaluate("document.getElementById('el').scrollWidth") <= COLUMN_PX
+    assert page.evaluate("document.getElementById('el').scrollWidth") <= column_px
     assert page.locator(".llm-attn-grid-wrap").evaluate("g => g.scrollWidth > g.clientWidth")
     assert not problems, problems
     page.close()
@@ -577,10 +255,10 @@ def _rgb(fill: str) -> tuple[int, int, int]:
     return r, g, b
 
 
-def test_attention_view_signed_layer_diverges_from_zero(browser, harness):
+def test_attention_view_signed_layer_diverges_from_zero(load):
     tokens, w = weights_and_gradient()
     a = AttentionView(tokens, w, signed=[False, True], layer_names=["weights P", "gradient dS"])
-    page, problems = load(browser, harness, a, "attn-signed")
+    page, problems = load(a, "attn-signed")
     legend, readout = page.locator(".llm-attn-legend"), page.locator(".llm-attn-row-readout")
     assert "each row sums to 1" in legend.inner_text()  # layer 0: softmax weights
     axis = page.locator(".llm-attn-axis")
@@ -657,7 +335,7 @@ def test_attention_view_signed_layer_diverges_from_zero(browser, harness):
     page.close()
 
 
-def test_attention_view_signed_everywhere_fits_the_column(browser, harness):
+def test_attention_view_signed_everywhere_fits_the_column(load, column_px):
     """A signed view of a real gradient dS = P * (dP - rowsum(dP * P)) over 12 tokens, with
     small values (~1e-3): fits the column, and the scale is written with enough digits."""
     rng = np.random.default_rng(3)
@@ -668,9 +346,9 @@ def test_attention_view_signed_everywhere_fits_the_column(browser, harness):
     ds = p * (dp - (dp * p).sum(-1, keepdims=True))
     a = AttentionView([f" t{i}" for i in range(n)], np.stack([p, ds])[:, None],
                       signed=[False, True], layer_names=["P", "dS"])
-    page, problems = load(browser, harness, a, "attn-signed-small")
+    page, problems = load(a, "attn-signed-small")
     page.click('[data-layer="1"]')
-    assert page.evaluate("document.getElementById('el').scrollWidth") <= COLUMN_PX
+    assert page.evaluate("document.getElementById('el').scrollWidth") <= column_px
     largest = np.abs(np.array(a.weights[1][0])).max()
     expected = f"{largest:.{int(1 - np.floor(np.log10(largest)))}f}"  # 2 significant digits
     assert f"+{expected}" in page.locator(".llm-attn-legend").inner_text()

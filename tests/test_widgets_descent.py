@@ -1,26 +1,19 @@
 """The gradient-descent view (book/widgets/descent.py): the Python side checks its input and
 stores the right state; the JavaScript side (descent.js), loaded by the harness page of
-tests/test_widgets.py in headless Chromium (no site build, no kernel), draws the loss and the
-paths and answers clicks. Screenshots go to /tmp/shots_descent/ to look at.
+tests/conftest.py in headless Chromium (no site build, no kernel), draws the loss and the
+paths and answers clicks.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from book.widgets.descent import MAX_GRID_SIDE, MAX_POINTS, DescentView
 
-try:  # the browser harness: a local http server, a fake model, Playwright (pytest fixtures too)
-    from tests.test_widgets import COLUMN_PX, browser, harness, load, widget_state  # noqa: F401
-except ImportError:  # pytest run without the repository root on sys.path
-    from test_widgets import COLUMN_PX, browser, harness, load, widget_state  # noqa: F401
-
-SHOTS = Path("/tmp/shots_descent")
 EXTENT = (-3.0, 3.0, -2.0, 2.0)
 
 
@@ -38,7 +31,8 @@ def bowl_grid(nx: int = 61, ny: int = 41) -> np.ndarray:
 
 
 def optimise(name: str, lr: float, steps: int = 60, start=(-2.5, 1.5)) -> list:
-    """[x, y, loss] iterates of SGD, momentum (0.9) or Adam on the bowl; NaN rows once it blows up."""
+    """[x, y, loss] iterates of SGD, momentum (0.9) or Adam on the bowl; NaN rows once it blows
+    up."""
     p = np.array(start, dtype=float)
     v, m, s = np.zeros(2), np.zeros(2), np.zeros(2)
     out = [[*p, bowl_loss(*p)]]
@@ -84,10 +78,11 @@ def hand_made() -> DescentView:
 # --- Python side ---
 
 
-def test_state_holds_rounded_grid_paths_and_the_minimum():
+def test_state_holds_rounded_grid_paths_and_the_minimum(widget_state):
     grid = bowl_grid() + 1e-6  # losses keep 4 significant digits, not 4 decimals
     w = DescentView(grid, EXTENT, {
-        "sgd": {0.1: [[-2.0, 1.0, 7.123456], [0.1, 0.05, 0.0000123456]], "1e-3": [[1.23456789, 0.5]]},
+        "sgd": {0.1: [[-2.0, 1.0, 7.123456], [0.1, 0.05, 0.0000123456]],
+                "1e-3": [[1.23456789, 0.5]]},
         "adam": {"0.05": BLOWS_UP},
     }, title="a bowl")
     assert w.extent == list(EXTENT) and w.title == "a bowl"
@@ -104,7 +99,8 @@ def test_state_holds_rounded_grid_paths_and_the_minimum():
     assert stored[:2] == [x, y] and stored[2] == pytest.approx(bowl_loss(x, y), rel=2e-3)
     # a run that blew up: its finite points, then one None
     assert w.paths["adam"]["0.05"] == [[-2.0, 1.0, 7.0], [1.0, -1.5, 11.75], None]
-    assert (w.optimizer, w.lr, w.step, w.compare) == ("sgd", "1e-3", -1, False)  # middle lr: index 0 of 2
+    # the middle learning rate: index 0 of 2
+    assert (w.optimizer, w.lr, w.step, w.compare) == ("sgd", "1e-3", -1, False)
     json.loads(json.dumps(widget_state(w), allow_nan=False))  # plain JSON, no NaN
 
 
@@ -114,13 +110,14 @@ def test_nan_rows_end_a_run_and_points_outside_the_box_have_no_grid_loss():
     assert w.paths["sgd"]["0.5"][2] == [5.0, 0.0, None]  # outside the grid: loss unknown
     assert w.paths["sgd"]["0.5"][3] is None and len(w.paths["sgd"]["0.5"]) == 4
     ragged = [[0.0, 0.0, 0.0], None, None]  # whole None rows count as NaN rows too
-    assert DescentView(bowl_grid(), EXTENT, {"sgd": {"1": ragged}}).paths["sgd"]["1"] == [[0.0, 0.0, 0.0], None]
+    stored = DescentView(bowl_grid(), EXTENT, {"sgd": {"1": ragged}}).paths["sgd"]["1"]
+    assert stored == [[0.0, 0.0, 0.0], None]
 
 
 def test_start_chooses_the_run_shown_first():
     paths = bowl_paths()
     assert (DescentView(bowl_grid(), EXTENT, paths).optimizer,
-            DescentView(bowl_grid(), EXTENT, paths).lr) == ("sgd", "0.1")  # middle of 4 lrs: index 1
+            DescentView(bowl_grid(), EXTENT, paths).lr) == ("sgd", "0.1")  # middle of 4: index 1
     w = DescentView(bowl_grid(), EXTENT, paths, start="adam")
     assert (w.optimizer, w.lr) == ("adam", "0.2")
     w = DescentView(bowl_grid(), EXTENT, paths, start=("momentum", 0.05))
@@ -133,37 +130,40 @@ def _paths_with(points):
     return {"sgd": {"0.1": points}}
 
 
+BOWL, ONE_RUN = bowl_grid(), _paths_with(CONVERGES)
+
+
 @pytest.mark.parametrize("grid, extent, paths, kwargs, message", [
-    (np.zeros(10), EXTENT, _paths_with(CONVERGES), {}, r"2-D array of shape \(ny, nx\).*\(10,\)"),
-    (np.zeros((2, 5, 5)), EXTENT, _paths_with(CONVERGES), {}, r"2-D.*\(2, 5, 5\)"),
-    (np.zeros((1, 5)), EXTENT, _paths_with(CONVERGES), {}, r"at least 2 x 2"),
-    (np.zeros((MAX_GRID_SIDE + 1, 5)), EXTENT, _paths_with(CONVERGES), {}, r"too fine"),
-    (np.full((5, 5), np.nan), EXTENT, _paths_with(CONVERGES), {}, r"grid must be finite"),
-    ([["a", "b"], ["c", "d"]], EXTENT, _paths_with(CONVERGES), {}, r"grid must be a 2-D array"),
-    (bowl_grid(), (3, -3, -2, 2), _paths_with(CONVERGES), {}, r"xmin < xmax and ymin < ymax"),
-    (bowl_grid(), (-3, 3, 2, -2), _paths_with(CONVERGES), {}, r"xmin < xmax and ymin < ymax"),
-    (bowl_grid(), (-3, 3, -2), _paths_with(CONVERGES), {}, r"4 finite numbers"),
-    (bowl_grid(), (-3, 3, -2, np.inf), _paths_with(CONVERGES), {}, r"4 finite numbers"),
-    (bowl_grid(), EXTENT, [CONVERGES], {}, r"paths must be a dict \{optimizer name"),
-    (bowl_grid(), EXTENT, {}, {}, r"paths is empty"),
-    (bowl_grid(), EXTENT, {"sgd": CONVERGES}, {}, r'paths\["sgd"\] must be a dict \{learning rate'),
-    (bowl_grid(), EXTENT, {"sgd": {}}, {}, r'paths\["sgd"\] is empty'),
-    (bowl_grid(), EXTENT, {3: {"0.1": CONVERGES}}, {}, r"optimizer names must be non-empty strings"),
-    (bowl_grid(), EXTENT, {"sgd": {"fast": CONVERGES}}, {}, r"positive numbers.*'fast'"),
-    (bowl_grid(), EXTENT, {"sgd": {-0.1: CONVERGES}}, {}, r"positive numbers.*-0.1"),
-    (bowl_grid(), EXTENT, {"sgd": {0.1: CONVERGES, "0.10": CONVERGES}}, {}, r"learning rate 0.1 twice"),
-    (bowl_grid(), EXTENT, _paths_with([[0.0, 0.0, 1.0, 2.0]]), {}, r"shape \(n, 2\).*\(1, 4\)"),
-    (bowl_grid(), EXTENT, _paths_with([0.0, 0.0]), {}, r"shape \(n, 2\).*\(2,\)"),
-    (bowl_grid(), EXTENT, _paths_with(np.zeros((0, 2))), {}, r"is empty: give at least the start"),
-    (bowl_grid(), EXTENT, _paths_with([[0, 0], ["a", 1]]), {}, r"list of \[x, y\]"),
-    (bowl_grid(), EXTENT, _paths_with([[0, 0], [np.nan, 0], [1, 1]]), {},
+    (np.zeros(10), EXTENT, ONE_RUN, {}, r"2-D array of shape \(ny, nx\).*\(10,\)"),
+    (np.zeros((2, 5, 5)), EXTENT, ONE_RUN, {}, r"2-D.*\(2, 5, 5\)"),
+    (np.zeros((1, 5)), EXTENT, ONE_RUN, {}, r"at least 2 x 2"),
+    (np.zeros((MAX_GRID_SIDE + 1, 5)), EXTENT, ONE_RUN, {}, r"too fine"),
+    (np.full((5, 5), np.nan), EXTENT, ONE_RUN, {}, r"grid must be finite"),
+    ([["a", "b"], ["c", "d"]], EXTENT, ONE_RUN, {}, r"grid must be a 2-D array"),
+    (BOWL, (3, -3, -2, 2), ONE_RUN, {}, r"xmin < xmax and ymin < ymax"),
+    (BOWL, (-3, 3, 2, -2), ONE_RUN, {}, r"xmin < xmax and ymin < ymax"),
+    (BOWL, (-3, 3, -2), ONE_RUN, {}, r"4 finite numbers"),
+    (BOWL, (-3, 3, -2, np.inf), ONE_RUN, {}, r"4 finite numbers"),
+    (BOWL, EXTENT, [CONVERGES], {}, r"paths must be a dict \{optimizer name"),
+    (BOWL, EXTENT, {}, {}, r"paths is empty"),
+    (BOWL, EXTENT, {"sgd": CONVERGES}, {}, r'paths\["sgd"\] must be a dict \{learning rate'),
+    (BOWL, EXTENT, {"sgd": {}}, {}, r'paths\["sgd"\] is empty'),
+    (BOWL, EXTENT, {3: {"0.1": CONVERGES}}, {}, r"optimizer names must be non-empty strings"),
+    (BOWL, EXTENT, {"sgd": {"fast": CONVERGES}}, {}, r"positive numbers.*'fast'"),
+    (BOWL, EXTENT, {"sgd": {-0.1: CONVERGES}}, {}, r"positive numbers.*-0.1"),
+    (BOWL, EXTENT, {"sgd": {0.1: CONVERGES, "0.10": CONVERGES}}, {}, r"learning rate 0.1 twice"),
+    (BOWL, EXTENT, _paths_with([[0.0, 0.0, 1.0, 2.0]]), {}, r"shape \(n, 2\).*\(1, 4\)"),
+    (BOWL, EXTENT, _paths_with([0.0, 0.0]), {}, r"shape \(n, 2\).*\(2,\)"),
+    (BOWL, EXTENT, _paths_with(np.zeros((0, 2))), {}, r"is empty: give at least the start"),
+    (BOWL, EXTENT, _paths_with([[0, 0], ["a", 1]]), {}, r"list of \[x, y\]"),
+    (BOWL, EXTENT, _paths_with([[0, 0], [np.nan, 0], [1, 1]]), {},
      r'paths\["sgd"\]\["0.1"\]: NaN.*step 1 is not finite and step 2 is finite again'),
-    (bowl_grid(), EXTENT, _paths_with([[0, 0], [1, 1, ], None, [1, 1]]), {}, r"step 3 is finite again"),
-    (bowl_grid(), EXTENT, _paths_with([[np.nan, 0], [0, 0]]), {}, r"start point must be finite"),
-    (bowl_grid(), EXTENT, _paths_with([[4.0, 0.0], [0, 0]]), {}, r"start point \(4, 0\) must lie inside"),
-    (bowl_grid(), EXTENT, _paths_with(CONVERGES), {"start": "adam"}, r"no optimizer 'adam'.*\['sgd'\]"),
-    (bowl_grid(), EXTENT, _paths_with(CONVERGES), {"start": ("sgd", 0.2)}, r"no learning rate 0.2.*\['0.1'\]"),
-    (bowl_grid(), EXTENT, _paths_with(CONVERGES), {"start": 3}, r"optimizer name or \(optimizer"),
+    (BOWL, EXTENT, _paths_with([[0, 0], [1, 1, ], None, [1, 1]]), {}, r"step 3 is finite again"),
+    (BOWL, EXTENT, _paths_with([[np.nan, 0], [0, 0]]), {}, r"start point must be finite"),
+    (BOWL, EXTENT, _paths_with([[4.0, 0.0], [0, 0]]), {}, r"start point \(4, 0\) must lie inside"),
+    (BOWL, EXTENT, ONE_RUN, {"start": "adam"}, r"no optimizer 'adam'.*\['sgd'\]"),
+    (BOWL, EXTENT, ONE_RUN, {"start": ("sgd", 0.2)}, r"no learning rate 0.2.*\['0.1'\]"),
+    (BOWL, EXTENT, ONE_RUN, {"start": 3}, r"optimizer name or \(optimizer"),
 ])
 def test_rejects_bad_input_with_a_helpful_message(grid, extent, paths, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -226,24 +226,27 @@ def _js_number(v: float) -> str:
     return f"{float(f'{v:.3g}'):.10g}"
 
 
-def test_view_draws_the_loss_and_switches_learning_rate_and_optimizer(browser, harness):
+def test_view_draws_the_loss_and_switches_learning_rate_and_optimizer(load, column_px):
     w = DescentView(bowl_grid(), EXTENT, bowl_paths(), title="SGD, momentum and Adam on a bowl")
-    page, problems = load(browser, harness, w, "descent")
+    page, problems = load(w, "descent")
     assert page.locator(".llm-descent-heat").get_attribute("href").startswith("data:image/png")
     assert page.locator(".llm-descent-iso").count() == 7
-    assert all(d for d in page.locator(".llm-descent-iso").evaluate_all("ps => ps.map(p => p.getAttribute('d'))"))
-    assert page.locator(".llm-descent-min").count() == 1 and page.locator(".llm-descent-start").count() == 1
-    assert page.evaluate("document.getElementById('el').scrollWidth") <= COLUMN_PX
+    iso = page.locator(".llm-descent-iso").evaluate_all("ps => ps.map(p => p.getAttribute('d'))")
+    assert all(iso)
+    assert page.locator(".llm-descent-min").count() == 1
+    assert page.locator(".llm-descent-start").count() == 1
+    assert page.evaluate("document.getElementById('el').scrollWidth") <= column_px
     # the heat map: palest at the minimum, darkest in the far corner, in between on the way
     centre, corner, between = page.evaluate(HEAT_PIXELS, [[0.5, 0.5], [0.0, 0.0], [0.75, 0.5]])
-    assert centre == pytest.approx([255, 255, 217], abs=3) and corner == pytest.approx([8, 29, 88], abs=3)
+    assert centre == pytest.approx([255, 255, 217], abs=3)
+    assert corner == pytest.approx([8, 29, 88], abs=3)
     assert sum(corner) < sum(between) < sum(centre)
     # the colour bar is labelled on the log-like scale t = log1p((L - Lmin)/δ) / log1p(range/δ)
     labels = page.locator(".llm-descent-bar-label").all_text_contents()
     assert labels == [_js_number(_scale_value(w.grid, t)) for t in (0, 0.25, 0.5, 0.75, 1)]
     assert labels[-1] == "24.5" and labels[0] == "0"
-    assert [b.get_attribute("data-optimizer") for b in page.locator("button[data-optimizer]").all()] == [
-        "sgd", "momentum", "adam"]
+    buttons = page.locator("button[data-optimizer]").all()
+    assert [b.get_attribute("data-optimizer") for b in buttons] == ["sgd", "momentum", "adam"]
     assert page.locator("button[data-lr]").all_inner_texts() == ["0.02", "0.1", "0.19", "0.21"]
 
     lr = page.locator(".llm-descent-lr")
@@ -271,8 +274,8 @@ def test_view_draws_the_loss_and_switches_learning_rate_and_optimizer(browser, h
     page.close()
 
 
-def test_readout_gives_the_last_loss_or_says_diverged(browser, harness):
-    page, problems = load(browser, harness, hand_made(), "descent-readout")
+def test_readout_gives_the_last_loss_or_says_diverged(load):
+    page, problems = load(hand_made(), "descent-readout")
     readout = _readout(page)
     assert readout == "sgd · lr 0.1 · 2 steps · loss 0.0123 at (0.1, 0.05)"
     assert "diverged" not in readout
@@ -302,14 +305,15 @@ def test_readout_gives_the_last_loss_or_says_diverged(browser, harness):
     assert _readout(page) == "momentum · lr 0.01 · 2 steps · loss 0.5 at (-1, 0)"
     assert page.locator(".llm-descent-run-main .llm-descent-path").count() == 2  # two pieces
     page.locator(".llm-descent-step").fill("1")
-    assert _readout(page) == "momentum · lr 0.01 · 1 step · outside the box (back in at step 2) · loss 6.125"
+    assert _readout(page) == ("momentum · lr 0.01 · 1 step · outside the box (back in at step 2) "
+                              "· loss 6.125")
     assert not problems, problems
     page.close()
 
 
-def test_step_slider_play_and_compare_all(browser, harness):
+def test_step_slider_play_and_compare_all(load):
     w = DescentView(bowl_grid(), EXTENT, bowl_paths())
-    page, problems = load(browser, harness, w, "descent-play")
+    page, problems = load(w, "descent-play")
     step_text = page.locator(".llm-descent-step-text")
     assert step_text.inner_text() == "step 60 of 60"
     page.locator(".llm-descent-step").fill("5")
@@ -335,13 +339,14 @@ def test_step_slider_play_and_compare_all(browser, harness):
     assert page.evaluate("window.model.get('compare')") is True
     runs = page.locator(".llm-descent-run")
     assert runs.count() == 3
-    assert sorted(runs.evaluate_all("rs => rs.map(r => r.dataset.optimizer + ' ' + r.dataset.lr)")) == [
-        "adam 0.2", "momentum 0.02", "sgd 0.21"]
+    shown = runs.evaluate_all("rs => rs.map(r => r.dataset.optimizer + ' ' + r.dataset.lr)")
+    assert sorted(shown) == ["adam 0.2", "momentum 0.02", "sgd 0.21"]
     assert page.locator(".llm-descent-legend-item").count() == 3
     lines = page.locator(".llm-descent-readout-line").all_inner_texts()
     assert len(lines) == 3 and lines[0].startswith("sgd · lr 0.21") and "diverged" in lines[0]
     assert lines[1].startswith("momentum · lr 0.02") and "diverged" not in lines[1]
-    colours = set(page.locator(".llm-descent-path").evaluate_all("ps => ps.map(p => p.getAttribute('stroke'))"))
+    colours = set(page.locator(".llm-descent-path").evaluate_all(
+        "ps => ps.map(p => p.getAttribute('stroke'))"))
     assert len(colours) == 3
     page.click('[data-action="compare"]')
     assert page.locator(".llm-descent-run").count() == 1
@@ -349,24 +354,24 @@ def test_step_slider_play_and_compare_all(browser, harness):
     page.close()
 
 
-def test_screenshots(browser, harness):
+def test_screenshots(load, tmp_path):
     """PNGs of the view to look at: one run, a diverging run, every optimizer at once."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    w = DescentView(bowl_grid(101, 67), EXTENT, bowl_paths(), title="SGD, momentum and Adam on a bowl")
-    page, problems = load(browser, harness, w, "descent-shots")
+    w = DescentView(bowl_grid(101, 67), EXTENT, bowl_paths(),
+                    title="SGD, momentum and Adam on a bowl")
+    page, problems = load(w, "descent-shots")
     el = page.locator("#el")
-    el.screenshot(path=str(SHOTS / "descent_sgd.png"))
+    el.screenshot(path=str(tmp_path / "descent_sgd.png"))
     page.click('button[data-lr="0.21"]')
-    el.screenshot(path=str(SHOTS / "descent_diverged.png"))
+    el.screenshot(path=str(tmp_path / "descent_diverged.png"))
     page.click('button[data-lr="0.1"]')
     page.click('[data-action="compare"]')
-    el.screenshot(path=str(SHOTS / "descent_compare.png"))
+    el.screenshot(path=str(tmp_path / "descent_compare.png"))
     assert not problems, problems
     page.close()
-    page, problems = load(browser, harness, hand_made(), "descent-shots-hand")
+    page, problems = load(hand_made(), "descent-shots-hand")
     page.click('button[data-lr="1"]')
-    page.locator("#el").screenshot(path=str(SHOTS / "descent_nan.png"))
+    page.locator("#el").screenshot(path=str(tmp_path / "descent_nan.png"))
     assert not problems, problems
     page.close()
     for name in ("sgd", "diverged", "compare", "nan"):
-        assert (SHOTS / f"descent_{name}.png").stat().st_size > 10_000
+        assert (tmp_path / f"descent_{name}.png").stat().st_size > 10_000

@@ -185,3 +185,14 @@ def widget_state() -> Callable[[object], dict]:
 def column_px() -> int:
     """The width of the harness's column: the book's text column, in CSS pixels."""
     return COLUMN_PX
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what needs the built site (`site`) or Chromium (`browser`), by the fixtures a test
+    uses, so `make unit` can leave them out without anyone remembering to mark them."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & {"site", "site_url", "student_site"}:
+            item.add_marker(pytest.mark.site)
+        if names & {"browser", "load"}:
+            item.add_marker(pytest.mark.browser)

@@ -1,21 +1,42 @@
-"""Show the package's own code in a chapter, so the reader sees exactly what later chapters import."""
+"""Show the package's own code in a chapter: readers see exactly what later chapters import."""
 
 from __future__ import annotations
 
 import inspect
 import textwrap
+from pathlib import Path
 
 from IPython.display import Markdown
 
+# The folder that holds the `book` package: captions give paths relative to it (book/x.py).
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def where(obj: object) -> str:
+    """Where `obj` is defined, as a caption: its qualified name and its file in the repository."""
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", repr(obj))
+    module = getattr(obj, "__module__", None)
+    name = f"{module}.{qualname}" if module else qualname
+    try:
+        path = Path(inspect.getsourcefile(obj) or "").resolve()
+    except TypeError:  # a built-in: no file to name
+        return f"`{name}`:"
+    shown = path.relative_to(_ROOT).as_posix() if path.is_relative_to(_ROOT) else path.name
+    return f"`{name}`, defined in `{shown}`:"
+
 
 def source(obj: object) -> Markdown:
-    """The source of a function, method or class, as a Python code block in the page.
+    """The source of a function, method or class, captioned with where it lives, for the page.
 
     Markdown, not IPython's `Code`: the website renders it with the book's own highlighting,
-    whereas `Code` would inject a global <style> into the page.
+    whereas `Code` would inject a global <style> into the page. The caption (like d2l's
+    "Defined in") names the qualified name and the file, e.g. `book/textgen.py`, so a reader
+    can find the code in the repository and import it.
     """
     try:
         text = inspect.getsource(obj)
     except (OSError, TypeError) as err:
-        raise TypeError(f"cannot show the source of {obj!r}: pass a function, method or class") from err
-    return Markdown(f"```python\n{textwrap.dedent(text).rstrip()}\n```")
+        raise TypeError(
+            f"cannot show the source of {obj!r}: pass a function, method or class"
+        ) from err
+    return Markdown(f"{where(obj)}\n\n```python\n{textwrap.dedent(text).rstrip()}\n```")

@@ -21,7 +21,7 @@ def test_gradient_norms_by_distance_match_torch_autograd(layer_class):
     torch_layer = getattr(torch.nn, layer_class.torch_name)(I, H, dtype=torch.float64)
     with torch.no_grad():
         for name, p in torch_layer.named_parameters():
-            p.copy_(torch.from_numpy(layer.params[name]))
+            p.copy_(torch.from_numpy(layer.parameters()[name]))
     rng = np.random.default_rng(7)
     x = torch.tensor(rng.standard_normal((T, B, I)), requires_grad=True)
     u = rng.standard_normal((B, H))

@@ -3,7 +3,7 @@
     python benchmarks/numpy_vs_torch.py [--repeats 20]
 
 Both sides run float32 on the same weights and inputs, in this process, alternating, several
-times; the medians are compared (book/benchmark.py). The last line is exactly
+times; the medians are compared (book/timing.py). The last line is exactly
 `lstm_ratio <NumPy/torch> mha_ratio <NumPy/torch>` (below 1 means NumPy is faster).
 Sizes: LSTM T=64, B=32, I=H=256; attention B=16, T=128, E=256, 8 heads (chapter 3).
 """
@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 import torch
 
-from book.benchmark import compare, lstm_pair, mha_pair
+from book.timing import compare, lstm_pair, mha_pair
 
 
 def main() -> None:
@@ -28,7 +28,8 @@ def main() -> None:
     for name, pair in [("lstm", lstm_pair), ("mha", mha_pair)]:
         ours_ms, theirs_ms = compare(pair, args.repeats)
         ratios[name] = ours_ms / theirs_ms
-        print(f"{name}: NumPy {ours_ms:.1f} ms, torch {theirs_ms:.1f} ms (forward+backward, median)")
+        print(f"{name}: NumPy {ours_ms:.1f} ms, torch {theirs_ms:.1f} ms "
+              "(forward+backward, median)")
     print(f"lstm_ratio {ratios['lstm']:.2f} mha_ratio {ratios['mha']:.2f}")
 
 

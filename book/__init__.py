@@ -2,12 +2,14 @@
 
 Modules: `env` (device, seeds, environment report), `data` (corpora), `text` (tokenizer,
 vocabulary, padded batches), `word2vec` (skip-gram and count-based word vectors), `concepts`
-(chapter 2's experiments), `np_nn` (NumPy layers with hand-written backward passes), `torch_nn`
-(PyTorch models), `symbolic` (SymPy derivations), `autograd` (a scalar autograd engine), `optim`
-(gradient descent paths), `classify` (text classifiers), `textgen` (tokenizers, language models,
-training and sampling for text generation), `gradcheck` (finite differences), `exercises`
+(chapter 2's experiments), `np_nn` (NumPy layers with hand-written backward passes, the MLP, Adam),
+`torch_nn` (PyTorch models), `symbolic` (SymPy derivations), `autograd` (a scalar autograd
+engine; `autograd_draw` draws its graphs), `descent` (gradient descent paths), `optim` (AdamW
+set-up and learning-rate schedule), `classify` (text classifiers), `textgen` (tokenizers, language
+models, training and sampling for text generation), `gradcheck` (finite differences), `exercises`
 (checkers), `widgets` (views that run in the browser with no kernel), `display` (show the package's
-source in a chapter), `benchmark` (NumPy against torch timings).
+source in a chapter), `timing` (NumPy against torch timings). tests/test_layers.py fixes which may
+import which.
 """
 
 __version__ = "0.1.0"

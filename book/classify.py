@@ -28,8 +28,11 @@ from tqdm.auto import tqdm
 
 from book.env import seed_everything
 from book.np_nn import sinusoidal_positions
+from book.np_nn.functional import softmax
+from book.np_nn.optim import Adam
 from book.text import EncodedData, EncodedSplit, Vocab, batches, encode_batch, encode_data
 from book.torch_nn import Block
+from book.word2vec import svd_word_vectors
 
 __all__ = [
     "CHAPTER_SETTINGS",
@@ -39,19 +42,15 @@ __all__ = [
     "article_attention",
     "build_chapter_model",
     "confusion_matrix",
-    "cooccurrence_counts",
     "count_matrix",
     "evaluate",
     "idf_weights",
     "logreg_loss_and_grads",
     "masked_max",
     "masked_mean",
-    "ppmi",
     "predict",
     "predict_logits",
     "reverse_padded",
-    "softmax",
-    "svd_word_vectors",
     "tfidf",
     "train_chapter_model",
     "train_classifier",
@@ -121,12 +120,6 @@ def tfidf(counts: np.ndarray, idf: np.ndarray, sublinear_tf: bool = True) -> np.
     return x / np.maximum(norms, 1e-12)
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (N, C) scores, shifted by the row max so exp cannot overflow."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def logreg_loss_and_grads(W: np.ndarray, b: np.ndarray, X: np.ndarray, y: np.ndarray,
                           l2: float) -> tuple[float, np.ndarray, np.ndarray]:
     """Mean cross-entropy of softmax(X W + b) plus (l2 / 2) ||W||², and its gradients.
@@ -167,11 +160,10 @@ class TfidfLogReg:
         self.W = np.zeros((X.shape[1], C), dtype=np.float32)  # (V, C): convex, zeros are fine
         self.b = np.zeros(C, dtype=np.float32)
         self.losses = []
-        adam = [_Adam(self.W), _Adam(self.b)]
+        adam = Adam([self.W, self.b], lr=self.lr)
         for _ in range(self.steps):
             loss, dW, db = logreg_loss_and_grads(self.W, self.b, X, y, self.l2)
-            self.W -= adam[0].step(dW, self.lr)
-            self.b -= adam[1].step(db, self.lr)
+            adam.step([dW, db])  # updates self.W and self.b in place
             self.losses.append(loss)
         return self
 
@@ -192,73 +184,6 @@ class TfidfLogReg:
         w = self.W[:, cls] - np.delete(self.W, cls, axis=1).mean(axis=1)  # vs the other classes
         best = np.argsort(-w)[:k]
         return [(self.vocab.itos[i], float(w[i])) for i in best]
-
-
-class _Adam:
-    """Adam for one NumPy array: step(grad, lr) returns the update to subtract."""
-
-    def __init__(self, param: np.ndarray, b1: float = 0.9, b2: float = 0.999,
-                 eps: float = 1e-8) -> None:
-        self.m, self.v = np.zeros_like(param), np.zeros_like(param)
-        self.b1, self.b2, self.eps, self.t = b1, b2, eps, 0
-
-    def step(self, grad: np.ndarray, lr: float) -> np.ndarray:
-        self.t += 1
-        self.m = self.b1 * self.m + (1 - self.b1) * grad       # running mean of the gradient
-        self.v = self.b2 * self.v + (1 - self.b2) * grad ** 2  # ... and of its square
-        m_hat = self.m / (1 - self.b1 ** self.t)               # bias corrections for early steps
-        v_hat = self.v / (1 - self.b2 ** self.t)
-        return lr * m_hat / (np.sqrt(v_hat) + self.eps)
-
-
-# --------------------------------------------------------------------------------------------
-# Count-based word vectors (chapter 2's idea), to start the neural models' embeddings from
-# --------------------------------------------------------------------------------------------
-
-
-def cooccurrence_counts(docs: Sequence[Sequence[int]], vocab_size: int, n_context: int = 1000,
-                        window: int = 4) -> np.ndarray:
-    """Counts (V, n_context): how often word w has context word c within `window` positions.
-
-    `docs` are lists of token ids. Only the n_context most frequent words serve as contexts
-    (the vocabulary is sorted by frequency, so they are ids 2 .. n_context - 1); the specials
-    count neither as words nor as contexts.
-    """
-    words, contexts = [], []
-    for ids in map(np.asarray, docs):
-        for d in range(1, window + 1):           # pairs d positions apart, both ways round
-            words += [ids[:-d], ids[d:]]
-            contexts += [ids[d:], ids[:-d]]
-    w, c = np.concatenate(words), np.concatenate(contexts)
-    keep = (w >= 2) & (c >= 2) & (c < n_context)
-    flat = np.bincount(w[keep] * n_context + c[keep], minlength=vocab_size * n_context)
-    return flat.reshape(vocab_size, n_context).astype(np.float32)
-
-
-def ppmi(counts: np.ndarray) -> np.ndarray:
-    """Positive pointwise mutual information: max(0, ln p(w, c) / (p(w) p(c))), 0 where unseen."""
-    total = counts.sum()
-    p_w = counts.sum(axis=1, keepdims=True) / total  # (V, 1)
-    p_c = counts.sum(axis=0, keepdims=True) / total  # (1, n_context)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pmi = np.log(counts / total / (p_w * p_c))
-    return np.where(counts > 0, np.maximum(pmi, 0), 0).astype(np.float32)
-
-
-def svd_word_vectors(texts: Sequence[str], vocab: Vocab, dim: int, n_context: int = 1000,
-                     window: int = 4) -> np.ndarray:
-    """Word vectors (V, dim) from the SVD of the PPMI co-occurrence matrix of `texts`.
-
-    Rows are U_k sqrt(S_k), rescaled to standard deviation 1 (the scale of nn.Embedding's own
-    initialisation); the `<pad>` and `<unk>` rows, and words never seen near a context, are 0,
-    and so are the last columns if the matrix has fewer than `dim` singular values.
-    """
-    counts = cooccurrence_counts([vocab.encode(t) for t in texts], len(vocab), n_context, window)
-    U, S, _ = np.linalg.svd(ppmi(counts), full_matrices=False)  # (V, n_context), (n_context,)
-    k = min(dim, len(S))                      # a tiny corpus may have fewer than dim directions
-    vectors = np.zeros((len(vocab), dim))
-    vectors[:, :k] = U[:, :k] * np.sqrt(S[:k])                   # (V, dim)
-    return (vectors / vectors.std()).astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -491,8 +416,8 @@ def build_chapter_model(name: str, vocab: Vocab, n_classes: int, texts: Sequence
                         seed: int = 0, word_vectors: bool | None = None,
                         settings: dict | None = None) -> nn.Module:
     """A fresh "lstm" or "transformer" with CHAPTER_SETTINGS (or `settings`, a dict of the same
-    layout), its embedding started from svd_word_vectors of the training `texts` when
-    word_vectors is True (default: whatever the settings say).
+    layout), its embedding started from `book.word2vec.svd_word_vectors` of the training
+    `texts` when word_vectors is True (default: whatever the settings say).
     """
     s = CHAPTER_SETTINGS if settings is None else settings
     seed_everything(seed)  # the same initial weights every time

@@ -1,13 +1,15 @@
-"""Chapter 2's small experiments: the gradient of a recurrent network measured against distance in
-time, attention as a soft dictionary lookup, and a multilayer perceptron (NumPy, backpropagation
-by hand) learning two spirals, with snapshots of its decision boundary.
+"""The experiments of chapter 2, "Core concepts": the gradient of a recurrent network measured
+against distance in time, attention as a soft dictionary lookup, and the two-spirals training run
+of a multilayer perceptron, with snapshots of its decision boundary. The models themselves live
+in `book.np_nn` (`RNN`, `LSTM`, `MLP`); this module holds what the chapter does with them.
 
-    from book.np_nn.recurrent import RNN
     from book import concepts
+    from book.np_nn import RNN
+    from book.np_nn.mlp import MLP
     norms = concepts.gradient_norms_by_distance(RNN(16, 32), T=100)   # norms[k]: k steps back
     X, y = concepts.two_spirals(150, seed=0)
-    mlp = concepts.MLP([2, 16, 16, 1])
-    frames = concepts.train_mlp(mlp, X, y, steps=2000, snapshot_steps=[0, 10, 100, 2000])
+    frames = concepts.train_mlp(MLP([2, 16, 16, 1]), X, y, steps=2000,
+                                snapshot_steps=[0, 10, 100, 2000])
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from book.np_nn.functional import softmax
+from book.np_nn.mlp import MLP
+from book.np_nn.optim import Adam
+
 __all__ = [
-    "MLP",
     "Snapshot",
     "gradient_norms_by_distance",
     "log_spaced_steps",
@@ -65,13 +70,12 @@ def soft_lookup(q: np.ndarray, K: np.ndarray, V: np.ndarray, temperature: float 
     weights = softmax(s), output = Σ_i weights_i v_i. In a Transformer the temperature is √d.
     """
     scores = K @ q / temperature  # (N,)
-    w = np.exp(scores - scores.max())  # shifted: never overflows
-    w /= w.sum()
+    w = softmax(scores)  # (N,), shifted by the largest score: never overflows
     return scores, w, w @ V  # (N,), (N,), (d_v,)
 
 
 # --------------------------------------------------------------------------------------------
-# 2.5-2.6: a multilayer perceptron, backpropagation by hand
+# 2.5-2.6: a multilayer perceptron (book.np_nn.mlp) learns two spirals
 # --------------------------------------------------------------------------------------------
 
 
@@ -91,60 +95,6 @@ def two_spirals(n: int, turns: float = 1.5, noise: float = 0.1, seed: int = 0
         y.append(np.full(n, label))
     X = np.concatenate(X) + rng.normal(0, noise, (2 * n, 2))
     return X, np.concatenate(y)
-
-
-class MLP:
-    """A multilayer perceptron for two classes: tanh hidden layers, one output logit.
-
-    sizes = [2, 16, 16, 1] means 2 inputs, two hidden layers of 16 units, one logit;
-    [2, 1] is logistic regression (no hidden layer). Weights start normal with variance
-    1/fan-in, biases at 0. The loss is the mean binary cross-entropy of sigmoid(logit).
-    """
-
-    def __init__(self, sizes: Sequence[int], seed: int = 0) -> None:
-        if len(sizes) < 2 or sizes[-1] != 1:
-            raise ValueError(f"sizes must be [inputs, hidden..., 1], got {list(sizes)}")
-        rng = np.random.default_rng(seed)
-        self.sizes = list(sizes)
-        self.Ws = [rng.normal(0, np.sqrt(1 / a), (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
-        self.bs = [np.zeros(b) for b in sizes[1:]]
-
-    @property
-    def params(self) -> list[np.ndarray]:
-        """Every weight matrix, then every bias vector (the arrays themselves)."""
-        return [*self.Ws, *self.bs]
-
-    def forward(self, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Logits (N,) for inputs X (N, 2), and the activations [X, h_1, ...] backward needs."""
-        hs = [X]
-        for W, b in zip(self.Ws[:-1], self.bs[:-1]):
-            hs.append(np.tanh(hs[-1] @ W + b))  # (N, width)
-        return (hs[-1] @ self.Ws[-1] + self.bs[-1])[:, 0], hs  # (N,)
-
-    def loss(self, X: np.ndarray, y: np.ndarray) -> float:
-        """Mean binary cross-entropy: mean of log(1 + e^z) - y z, written stably."""
-        z, _ = self.forward(X)
-        return float(np.mean(np.logaddexp(0, z) - y * z))
-
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray]]:
-        """The loss and its gradient for every parameter (same order as `params`): the chain
-        rule applied backwards, one layer at a time."""
-        z, hs = self.forward(X)
-        loss = float(np.mean(np.logaddexp(0, z) - y * z))
-        dz = ((1 / (1 + np.exp(-z)) - y) / len(y))[:, None]  # (N, 1): dL/dz = (p - y) / N
-        dWs, dbs = [None] * len(self.Ws), [None] * len(self.bs)
-        for layer in reversed(range(len(self.Ws))):
-            dWs[layer] = hs[layer].T @ dz  # z = h W + b: dL/dW = hᵀ dz
-            dbs[layer] = dz.sum(axis=0)  # dL/db = Σ_n dz
-            if layer > 0:
-                dh = dz @ self.Ws[layer].T  # dL/dh = dz Wᵀ
-                dz = dh * (1 - hs[layer] ** 2)  # through h = tanh(z): tanh' = 1 - h²
-        return loss, [*dWs, *dbs]
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """p(class 1) for each row of X: (N,)."""
-        z, _ = self.forward(X)
-        return 0.5 * (1 + np.tanh(0.5 * z))  # = sigmoid(z), without overflow
 
 
 @dataclass
@@ -176,8 +126,7 @@ def train_mlp(mlp: MLP, X: np.ndarray, y: np.ndarray, steps: int, snapshot_steps
     plane = np.column_stack([gx.ravel(), gy.ravel()])  # (grid_n², 2), row 0 at ymin
     if X_test is None:
         X_test, y_test = X, y
-    m = [np.zeros_like(p) for p in mlp.params]
-    v = [np.zeros_like(p) for p in mlp.params]
+    adam = Adam(mlp.parameters(), lr=lr)
     wanted, frames = set(snapshot_steps), []
     for step in range(steps + 1):
         loss, grads = mlp.loss_and_grads(X, y)
@@ -189,11 +138,5 @@ def train_mlp(mlp: MLP, X: np.ndarray, y: np.ndarray, steps: int, snapshot_steps
                 mlp.predict_proba(plane).reshape(grid_n, grid_n)))
         if step == steps:
             break
-        for p, g, m_, v_ in zip(mlp.params, grads, m, v):  # Adam, updating in place
-            m_ *= 0.9
-            m_ += 0.1 * g
-            v_ *= 0.999
-            v_ += 0.001 * g * g
-            t = step + 1
-            p -= lr * (m_ / (1 - 0.9 ** t)) / (np.sqrt(v_ / (1 - 0.999 ** t)) + 1e-8)
+        adam.step(grads)  # updates mlp's arrays in place
     return frames

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from book.np_nn.optim import Adam
+
 x, y = sp.symbols("x y", real=True)
 
 
@@ -83,23 +85,20 @@ def descent_path(loss: Loss, optimizer: str, lr: float, steps: int, **hyper: flo
     if unknown := set(h) - set(HYPER[optimizer]):
         raise TypeError(f"{optimizer} has no hyperparameter {sorted(unknown)}")
     path = np.full((steps + 1, 2), np.nan)  # NaN rows are simply not drawn by matplotlib
-    theta = np.array(loss.start, dtype=float)
+    theta = np.array(loss.start, dtype=float)  # every optimiser below updates it in place
     path[0] = theta
     velocity = np.zeros(2)  # momentum: a decaying sum of past gradients
-    m, v = np.zeros(2), np.zeros(2)  # Adam: running means of the gradient and its square
+    if optimizer == "adam":  # running means of the gradient and its square, bias-corrected
+        adam = Adam([theta], lr, betas=(h["beta1"], h["beta2"]), eps=h["eps"])
     for t in range(1, steps + 1):
         g = loss.grad(*theta)
         if optimizer == "sgd":
-            theta = theta - lr * g  # θ ← θ − η ∇f
+            theta -= lr * g  # θ ← θ − η ∇f
         elif optimizer == "momentum":
             velocity = h["beta"] * velocity + g  # u ← β u + ∇f   (PyTorch's heavy ball)
-            theta = theta - lr * velocity  # θ ← θ − η u
+            theta -= lr * velocity  # θ ← θ − η u
         elif optimizer == "adam":
-            m = h["beta1"] * m + (1 - h["beta1"]) * g  # m ← β₁ m + (1 − β₁) ∇f
-            v = h["beta2"] * v + (1 - h["beta2"]) * g**2  # v ← β₂ v + (1 − β₂) (∇f)²
-            m_hat = m / (1 - h["beta1"] ** t)  # m̂ = m / (1 − β₁ᵗ): undoes the start at m = 0
-            v_hat = v / (1 - h["beta2"] ** t)  # v̂ = v / (1 − β₂ᵗ)
-            theta = theta - lr * m_hat / (np.sqrt(v_hat) + h["eps"])  # θ ← θ − η m̂/(√v̂ + ε)
+            adam.step([g])  # θ ← θ − η m̂/(√v̂ + ε), see book.np_nn.optim.Adam
         if not np.all(np.isfinite(theta)) or np.abs(theta).max() > 1e6:
             break  # diverged: leave this row and the rest NaN, so the plot keeps its scale
         path[t] = theta

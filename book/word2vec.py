@@ -1,6 +1,7 @@
 """Word vectors (chapter 2): skip-gram with negative sampling in NumPy and in PyTorch, the
-count-based alternative (co-occurrence counts, PPMI, truncated SVD), nearest neighbours by
-cosine similarity, and a 2-D projection by PCA.
+count-based alternative (co-occurrence counts, PPMI, SVD), nearest neighbours by cosine
+similarity, and a 2-D projection by PCA. Chapter 4's classifiers start their embeddings from
+the count-based vectors (`svd_word_vectors`).
 
     from book import data, word2vec as w2v
     bbc = data.load("bbc_news")
@@ -38,8 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from book.classify import cooccurrence_counts, ppmi
-from book.text import tokenize
+from book.np_nn.functional import sigmoid
+from book.text import Vocab, tokenize
 
 __all__ = [
     "Corpus",
@@ -50,16 +51,20 @@ __all__ = [
     "analogy_accuracy",
     "batches",
     "build_corpus",
+    "cooccurrence_counts",
     "cosine_similarity",
+    "count_vectors",
     "keep_probability",
     "map_data",
     "neighbour_agreement",
     "neighbours",
     "noise_distribution",
     "pca_2d",
+    "ppmi",
     "ppmi_svd_vectors",
     "sgns_loss_and_grads",
     "skipgram_pairs",
+    "svd_word_vectors",
     "topical_words",
     "train_numpy",
     "train_torch",
@@ -215,10 +220,6 @@ class Settings:
     lr: float = 0.1  # SGD's step at the start; falls linearly to ~0 (see the note below)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # never overflows, unlike 1 / (1 + exp(-x))
-
-
 def sgns_loss_and_grads(v: np.ndarray, u_pos: np.ndarray, u_neg: np.ndarray
                         ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Summed loss of B pairs and its gradients, by hand.
@@ -232,8 +233,8 @@ def sgns_loss_and_grads(v: np.ndarray, u_pos: np.ndarray, u_neg: np.ndarray
     s_neg = np.einsum("bkd,bd->bk", u_neg, v)  # (B, K): the noise pairs' scores
     # -log σ(s) = log(1 + e^-s) = logaddexp(0, -s), stable for any s
     loss = float(np.logaddexp(0, -s_pos).sum() + np.logaddexp(0, s_neg).sum())
-    g_pos = _sigmoid(s_pos) - 1  # (B,): d loss / d s_pos, in (-1, 0)
-    g_neg = _sigmoid(s_neg)  # (B, K): d loss / d s_neg, in (0, 1)
+    g_pos = sigmoid(s_pos) - 1  # (B,): d loss / d s_pos, in (-1, 0)
+    g_neg = sigmoid(s_neg)  # (B, K): d loss / d s_neg, in (0, 1)
     dv = g_pos[:, None] * u_pos + np.einsum("bk,bkd->bd", g_neg, u_neg)  # (B, D)
     du_pos = g_pos[:, None] * v  # (B, D)
     du_neg = g_neg[:, :, None] * v[:, None, :]  # (B, K, D)
@@ -469,8 +470,48 @@ def pca_2d(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------
-# The count-based alternative: co-occurrence counts, PPMI, truncated SVD
+# The count-based alternative: co-occurrence counts -> PPMI -> SVD
 # --------------------------------------------------------------------------------------------
+#
+# One pipeline, `count_vectors`, for both chapters. Its id convention is book.text.Vocab's,
+# generalised: ids are sorted by frequency, and the `first_word` lowest ids are specials that
+# count neither as words nor as contexts (Vocab's <pad> and <unk>: first_word=2; a Corpus has
+# no specials: first_word=0). The contexts are the ids below n_context.
+
+
+def cooccurrence_counts(docs: Sequence[Sequence[int]], vocab_size: int, n_context: int = 1000,
+                        window: int = 5, first_word: int = 0) -> np.ndarray:
+    """Counts (vocab_size, n_context) float32: how often word w has context c within `window`
+    positions of it, in the same document.
+
+    `docs` are sequences of ids. Only ids first_word .. n_context - 1 (the most frequent words)
+    serve as contexts; ids below `first_word` are specials and count neither as words nor as
+    contexts, but still take up a position.
+    """
+    if window < 1 or not 0 <= first_word < n_context:
+        raise ValueError(f"need window >= 1 and 0 <= first_word < n_context; got window={window}, "
+                         f"first_word={first_word}, n_context={n_context}")
+    words, contexts = [], []
+    for ids in map(np.asarray, docs):
+        for d in range(1, window + 1):  # pairs d positions apart, both ways round
+            words += [ids[:-d], ids[d:]]
+            contexts += [ids[d:], ids[:-d]]
+    w, c = np.concatenate(words).astype(np.int64), np.concatenate(contexts).astype(np.int64)
+    if w.size and w.max() >= vocab_size:
+        raise ValueError(f"docs hold id {w.max()}, but vocab_size is {vocab_size}")
+    keep = (w >= first_word) & (c >= first_word) & (c < n_context)
+    flat = np.bincount(w[keep] * n_context + c[keep], minlength=vocab_size * n_context)
+    return flat.reshape(vocab_size, n_context).astype(np.float32)
+
+
+def ppmi(counts: np.ndarray) -> np.ndarray:
+    """Positive pointwise mutual information: max(0, ln p(w, c) / (p(w) p(c))), 0 where unseen."""
+    total = counts.sum()
+    p_w = counts.sum(axis=1, keepdims=True) / total  # (V, 1)
+    p_c = counts.sum(axis=0, keepdims=True) / total  # (1, n_context)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log(counts / total / (p_w * p_c))
+    return np.where(counts > 0, np.maximum(pmi, 0), 0).astype(np.float32)
 
 
 def truncated_svd(M: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -490,16 +531,44 @@ def truncated_svd(M: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return U, S, V.T
 
 
+def count_vectors(docs: Sequence[Sequence[int]], vocab_size: int, dim: int,
+                  n_context: int = 1000, window: int = 5, first_word: int = 0,
+                  exact_svd: bool = False) -> np.ndarray:
+    """Count-based word vectors (vocab_size, dim) float64: cooccurrence_counts, weighted by
+    ppmi, and the top `dim` directions of their SVD scaled by the square roots of the singular
+    values (rows of U_k S_k^½).
+
+    Rows of specials and of words never seen near a context are 0, and so are the last columns
+    if the matrix has fewer than `dim` directions. The SVD is `truncated_svd` (fast), or
+    np.linalg.svd with exact_svd=True (chapter 4's classifiers were tuned with that one).
+    """
+    M = ppmi(cooccurrence_counts(docs, vocab_size, n_context, window, first_word))
+    if exact_svd:
+        U, S, _ = np.linalg.svd(M, full_matrices=False)  # (V, n_context), (n_context,)
+    else:
+        U, S, _ = truncated_svd(M, dim)
+    k = min(dim, len(S))  # a tiny corpus may have fewer than dim directions
+    vectors = np.zeros((vocab_size, dim))
+    vectors[:, :k] = U[:, :k] * np.sqrt(S[:k])  # (V, k)
+    return vectors
+
+
 def ppmi_svd_vectors(corpus: Corpus, dim: int, n_context: int = 1000, window: int = 5
                      ) -> np.ndarray:
-    """Count-based word vectors (V, dim): count each word's neighbours within `window`
-    positions among the n_context most frequent words (book.classify.cooccurrence_counts),
-    weight the counts by positive PMI, and keep the top `dim` directions of the SVD, scaled by
-    the square roots of their singular values (rows of U_k S_k^½)."""
-    starts = np.flatnonzero(np.r_[True, corpus.doc[1:] != corpus.doc[:-1]])
-    docs = np.split(corpus.ids.astype(np.int64) + 2, starts[1:])  # ids 0, 1 are specials there
-    counts = cooccurrence_counts(docs, len(corpus.words) + 2, n_context + 2, window)
-    M = ppmi(counts)[2:, 2:]  # (V, n_context): drop the special rows and columns
-    U, S, _ = truncated_svd(M, dim)
-    return (U * np.sqrt(S)).astype(np.float32)  # (V, dim)
+    """Chapter 2's count-based vectors (V, dim) float32 of a Corpus: `count_vectors` of its
+    documents, contexts the n_context most frequent words."""
+    starts = np.flatnonzero(np.r_[True, corpus.doc[1:] != corpus.doc[:-1]])  # first token of each
+    docs = np.split(corpus.ids.astype(np.int64), starts[1:])
+    return count_vectors(docs, len(corpus.words), dim, n_context, window).astype(np.float32)
 
+
+def svd_word_vectors(texts: Sequence[str], vocab: Vocab, dim: int, n_context: int = 1000,
+                     window: int = 4) -> np.ndarray:
+    """Chapter 4's starting embeddings (len(vocab), dim) float32: `count_vectors` of `texts`
+    encoded with `vocab` (contexts: ids 2 .. n_context - 1, after <pad> and <unk>), by the
+    exact SVD, rescaled to standard deviation 1 (the scale of nn.Embedding's own
+    initialisation); the <pad> and <unk> rows are 0."""
+    docs = [vocab.encode(t) for t in texts]
+    vectors = count_vectors(docs, len(vocab), dim, n_context, window, first_word=2,
+                            exact_svd=True)
+    return (vectors / vectors.std()).astype(np.float32)

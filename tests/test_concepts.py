@@ -1,5 +1,5 @@
 """book.concepts: the gradient-versus-distance measurement against torch autograd, the soft lookup,
-the two spirals and the MLP's hand-written backward pass."""
+the two spirals and the MLP's training run (the MLP itself: test_np_nn_mlp.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from book import concepts
-from book.gradcheck import numerical_grad, rel_error
 from book.np_nn import LSTM, RNN
+from book.np_nn.mlp import MLP
+from book.np_nn.optim import Adam
 
 
 @pytest.mark.parametrize("layer_class", [RNN, LSTM])
@@ -20,7 +21,7 @@ def test_gradient_norms_by_distance_match_torch_autograd(layer_class):
     torch_layer = getattr(torch.nn, layer_class.torch_name)(I, H, dtype=torch.float64)
     with torch.no_grad():
         for name, p in torch_layer.named_parameters():
-            p.copy_(torch.from_numpy(layer.params[name]))
+            p.copy_(torch.from_numpy(layer.parameters()[name]))
     rng = np.random.default_rng(7)
     x = torch.tensor(rng.standard_normal((T, B, I)), requires_grad=True)
     u = rng.standard_normal((B, H))
@@ -68,38 +69,26 @@ def test_two_spirals():
     assert np.allclose(X0[50:], -X0[:50])
 
 
-def test_mlp_gradients_match_finite_differences_and_torch():
-    X, y = concepts.two_spirals(10, seed=0)
-    mlp = concepts.MLP([2, 5, 4, 1], seed=1)
-    loss, grads = mlp.loss_and_grads(X, y)
-    for p, g in zip(mlp.params, grads):
-        assert g.shape == p.shape
-        assert rel_error(g, numerical_grad(lambda: mlp.loss(X, y), p)) < 1e-7
-    params = [torch.tensor(p, requires_grad=True) for p in mlp.params]
-    h = torch.from_numpy(X)
-    for W, b in zip(params[:2], params[3:5]):
-        h = torch.tanh(h @ W + b)
-    z = (h @ params[2] + params[5])[:, 0]
-    t_loss = torch.nn.functional.binary_cross_entropy_with_logits(z, torch.from_numpy(y * 1.0))
-    t_loss.backward()
-    assert loss == pytest.approx(t_loss.item(), rel=1e-12)
-    for p, g in zip(params, grads):
-        assert rel_error(g, p.grad.numpy()) < 1e-12
-
-
-def test_mlp_rejects_a_bad_shape():
-    with pytest.raises(ValueError, match="inputs, hidden"):
-        concepts.MLP([2, 4, 2])
-
-
 def test_training_snapshots_and_a_linear_model_cannot_separate_spirals():
     X, y = concepts.two_spirals(100, seed=0)
     steps = concepts.log_spaced_steps(400, 8)
     assert steps[0] == 0 and steps[-1] == 400 and steps == sorted(set(steps))
-    deep = concepts.train_mlp(concepts.MLP([2, 16, 16, 1]), X, y, 400, steps, grid_n=11)
-    linear = concepts.train_mlp(concepts.MLP([2, 1]), X, y, 400, steps, grid_n=11)
+    deep = concepts.train_mlp(MLP([2, 16, 16, 1]), X, y, 400, steps, grid_n=11)
+    linear = concepts.train_mlp(MLP([2, 1]), X, y, 400, steps, grid_n=11)
     assert [s.step for s in deep] == steps
     assert deep[-1].grid.shape == (11, 11) and 0 <= deep[-1].grid.min() <= deep[-1].grid.max() <= 1
     assert deep[-1].loss < deep[0].loss
     assert deep[-1].train_acc > 0.9 > 0.8 > linear[-1].train_acc
     assert deep[-1].test_acc == deep[-1].train_acc  # no test set given: the training points
+
+
+def test_train_mlp_takes_adam_steps_on_the_models_own_arrays():
+    X, y = concepts.two_spirals(20, seed=2)
+    mlp, twin = MLP([2, 6, 1], seed=4), MLP([2, 6, 1], seed=4)
+    frames = concepts.train_mlp(mlp, X, y, steps=3, snapshot_steps=[3], lr=0.05, grid_n=3)
+    adam = Adam(twin.parameters(), lr=0.05)
+    for _ in range(3):
+        adam.step(twin.loss_and_grads(X, y)[1])
+    for name, p in mlp.parameters().items():
+        assert np.array_equal(p, twin.parameters()[name]), name
+    assert frames[0].loss == twin.loss(X, y)

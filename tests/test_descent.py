@@ -1,4 +1,4 @@
-"""book.optim: update rules equal torch.optim's; the valley's stability limit is 2/λ_max."""
+"""book.descent: update rules equal torch.optim's; the valley's stability limit is 2/λ_max."""
 
 import numpy as np
 import pytest

@@ -4,12 +4,15 @@ count-based vectors, neighbours and projections."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
 from book import word2vec as w2v
 from book.gradcheck import numerical_grad, rel_error
+from book.text import Vocab
 
 
 def synthetic_corpus(n_docs: int = 60, length: int = 40, seed: int = 0) -> tuple[w2v.Corpus,
@@ -208,6 +211,67 @@ def test_ppmi_svd_vectors_separate_the_topics_of_a_tiny_corpus():
     topical = np.array([corpus.index[w] for w in corpus.words if w[0] in "xz"])
     topics = np.array([0 if corpus.words[i][0] == "x" else 1 for i in topical])
     assert w2v.neighbour_agreement(E, topical, topics, k=5) > 0.9
+
+
+def test_cooccurrence_counts_with_and_without_specials():
+    # ids: 2 = "a", 3 = "b", 4 = "c"; with window 1, "a b c" has pairs a-b and b-c, both ways
+    counts = w2v.cooccurrence_counts([[2, 3, 4], [2, 3, 0, 1]], vocab_size=5, n_context=4,
+                                     window=1, first_word=2)
+    assert counts.shape == (5, 4) and counts.dtype == np.float32
+    assert counts[2, 3] == 2 and counts[3, 2] == 2 and counts[4, 3] == 1
+    # "c" (id 4) is a word but not a context: only ids < n_context = 4 are, so no column 4
+    assert counts[:2].sum() == 0 and counts[:, :2].sum() == 0  # specials never count
+    assert counts.sum() == 5  # a-b twice both ways, c-b once
+    # the same documents with no specials (first_word=0): the same counts, shifted by 2, and
+    # the specials' old positions are simply gone from the second document
+    plain = w2v.cooccurrence_counts([[0, 1, 2], [0, 1]], vocab_size=3, n_context=2, window=1)
+    assert np.array_equal(plain, counts[2:, 2:])
+    # pairs never cross a document boundary, and the window reaches `window` positions
+    far = w2v.cooccurrence_counts([[0, 1, 2]], vocab_size=3, n_context=3, window=2)
+    assert far[0, 2] == far[2, 0] == 1 and far[0, 0] == 0
+    with pytest.raises(ValueError, match="vocab_size"):
+        w2v.cooccurrence_counts([[0, 7]], vocab_size=5, n_context=4)
+    with pytest.raises(ValueError, match="window"):
+        w2v.cooccurrence_counts([[0, 1]], vocab_size=5, n_context=4, window=0)
+
+
+def test_ppmi_is_the_positive_part_of_pmi():
+    counts = np.array([[4, 0, 1], [1, 2, 0], [0, 1, 3]], np.float32)
+    P = w2v.ppmi(counts)
+    assert P.dtype == np.float32 and np.all(P >= 0) and np.all(P[counts == 0] == 0)
+    total = counts.sum()
+    for w, c in [(0, 0), (1, 1), (0, 2)]:
+        pmi = math.log(counts[w, c] * total / (counts[w].sum() * counts[:, c].sum()))
+        assert P[w, c] == pytest.approx(max(pmi, 0), rel=1e-6)
+    assert P[0, 2] == 0  # a pair seen less often than chance: negative PMI, clipped
+
+
+def test_count_vectors_by_either_svd_agree_up_to_the_sign_of_each_direction():
+    corpus, _ = synthetic_corpus(n_docs=40)
+    starts = np.flatnonzero(np.r_[True, np.diff(corpus.doc) != 0])
+    docs = np.split(corpus.ids.astype(np.int64), starts[1:])
+    fast = w2v.count_vectors(docs, len(corpus.words), dim=4, n_context=20, window=3)
+    exact = w2v.count_vectors(docs, len(corpus.words), dim=4, n_context=20, window=3,
+                              exact_svd=True)
+    signs = np.sign((fast * exact).sum(axis=0))  # (4,): each column's sign may differ
+    np.testing.assert_allclose(fast, exact * signs, atol=1e-5)
+    # Corpus -> documents: ppmi_svd_vectors is count_vectors of the corpus's documents
+    E = w2v.ppmi_svd_vectors(corpus, dim=4, n_context=20, window=3)
+    assert E.dtype == np.float32 and np.array_equal(E, fast.astype(np.float32))
+    # more directions asked than the 20 contexts give: the extra columns are 0
+    wide = w2v.count_vectors(docs, len(corpus.words), dim=25, n_context=20, exact_svd=True)
+    assert wide.shape == (len(corpus.words), 25) and np.all(wide[:, 20:] == 0)
+
+
+def test_svd_word_vectors_use_the_vocab_ids_and_have_unit_scale():
+    texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 3
+    v = Vocab.build(texts)
+    vecs = w2v.svd_word_vectors(texts, v, dim=3, n_context=8, window=2)
+    assert vecs.shape == (len(v), 3) and vecs.dtype == np.float32
+    assert vecs.std() == pytest.approx(1.0, rel=1e-4) and np.all(vecs[:2] == 0)  # <pad>, <unk>
+    docs = [v.encode(t) for t in texts]
+    raw = w2v.count_vectors(docs, len(v), 3, n_context=8, window=2, first_word=2, exact_svd=True)
+    assert np.array_equal(vecs, (raw / raw.std()).astype(np.float32))
 
 
 def test_analogy_accuracy_on_vectors_built_to_answer():

@@ -1,5 +1,7 @@
 """Side-by-side timing of the NumPy layers and their torch counterparts (chapter 3).
 
+(Not to be confused with the top-level `benchmarks/` scripts, which use it.)
+
 Both sides run float32 on the same weights and inputs, in one process, alternating, so that a
 noisy neighbour slows both alike; the medians are compared. `benchmarks/numpy_vs_torch.py`
 prints the full measurement; chapter 3 runs a short one.
@@ -75,7 +77,8 @@ def mha_pair(B: int = 16, T: int = 128, E: int = 256, heads: int = 8) -> tuple[C
     return numpy_step, torch_step
 
 
-def compare(pair: Callable[[], tuple[Callable, Callable]], repeats: int = 20) -> tuple[float, float]:
+def compare(pair: Callable[[], tuple[Callable, Callable]], repeats: int = 20
+            ) -> tuple[float, float]:
     """Median milliseconds of (NumPy, torch) for one pair, alternating in three rounds."""
     numpy_step, torch_step = pair()
     ours, theirs = [], []

@@ -1,6 +1,6 @@
-"""Tests of book.text and book.classify: tokenizer, vocabulary, batches, TF-IDF, logistic
-regression gradients, masking in both torch models, the training loop, the confusion matrix,
-and one end-to-end check of the TF-IDF baseline on the real BBC articles (needs the mirror)."""
+"""Tests of book.classify: TF-IDF, logistic regression gradients, masking in both torch models,
+the training loop, the confusion matrix, the chapter's models starting from the word vectors, and
+one end-to-end check of the TF-IDF baseline on the real BBC articles (needs the mirror)."""
 
 from __future__ import annotations
 
@@ -27,89 +27,14 @@ from book.classify import (
     tfidf,
 )
 from book.gradcheck import numerical_grad, rel_error
-from book.text import EncodedData, EncodedSplit, Vocab, batches, encode_batch, tokenize
+from book.text import EncodedData, EncodedSplit, Vocab
+from book.word2vec import svd_word_vectors
 
 MIRROR = Path(os.environ.get("LLM_BOOK_DATA") or "/work/shared/data")
 needs_bbc = pytest.mark.skipif(not (MIRROR / "bbc_news" / "bbc-fulltext.zip").is_file(),
                                reason=f"no local mirror of bbc_news at {MIRROR}")
 
 WORDS = [a + b for a in "abcdefg" for b in "abcdefg"][:48]  # 48 made-up words: aa, ab, ...
-TEXTS = ["The cat sat on the mat.", "The dog sat.", "A cat and a dog!", "Dogs bark; cats don't."]
-
-
-# --------------------------------------------------------------------------------------------
-# Tokenizer and vocabulary
-# --------------------------------------------------------------------------------------------
-
-
-def test_tokenize_words_numbers_punctuation_and_clitics():
-    assert tokenize("Axa's profits fell 2.5% to £50,000!") == [
-        "axa", "'s", "profits", "fell", "2.5", "%", "to", "£", "50,000", "!"]
-    assert tokenize("I don't know.\n\nWe'll SEE") == ["i", "don", "'t", "know", ".", "we",
-                                                      "'ll", "see"]
-    # a quoted word keeps its quote marks as tokens, and 's is split off only as a clitic
-    assert tokenize("Blair 'backs' plan") == ["blair", "'", "backs", "'", "plan"]
-    assert tokenize("Müller, 2004-05") == ["müller", ",", "2004", "-", "05"]
-    assert tokenize("   ") == []
-
-
-def test_vocab_specials_frequency_order_and_limits():
-    v = Vocab.build(TEXTS)
-    assert v.itos[:2] == ["<pad>", "<unk>"] and v.stoi["<pad>"] == 0 and v.stoi["<unk>"] == 1
-    assert v.itos[2:4] == [".", "the"]  # 3 times each, the most frequent; ties alphabetical
-    counts = [v.counts[t] for t in v.itos[2:]]
-    assert counts == sorted(counts, reverse=True)
-    v2 = Vocab.build(TEXTS, min_freq=2)
-    assert all(v2.counts[t] >= 2 for t in v2.itos[2:]) and "mat" not in v2
-    v3 = Vocab.build(TEXTS, max_size=5)
-    assert len(v3) == 5 and v3.itos[2:] == v.itos[2:5]
-    # the ids do not depend on the order of the texts (ties are alphabetical)
-    assert Vocab.build(TEXTS[::-1]).itos == v.itos
-
-
-def test_vocab_encode_unknowns_and_decode():
-    v = Vocab.build(TEXTS, min_freq=2)
-    ids = v.encode("The zebra sat")
-    assert ids == [v.stoi["the"], 1, v.stoi["sat"]]
-    assert v.decode(ids) == ["the", "<unk>", "sat"]
-    assert v.decode([v.stoi["the"], 0, 0]) == ["the"]
-    assert v.decode([0], skip_pad=False) == ["<pad>"]
-    with pytest.raises(ValueError):
-        Vocab(["<unk>", "<pad>", "a"])
-
-
-def test_encode_batch_truncates_pads_and_masks():
-    v = Vocab.build(TEXTS)
-    ids, pad_mask = encode_batch(["the cat sat on the mat", "dog", ""], v, max_len=4)
-    assert ids.dtype == torch.long and pad_mask.dtype == torch.bool
-    assert ids.shape == pad_mask.shape == (3, 4)  # truncated to max_len
-    assert v.decode(ids[0]) == ["the", "cat", "sat", "on"]
-    assert pad_mask.tolist() == [[False] * 4, [False, True, True, True],
-                                 [False, True, True, True]]
-    assert ids[2, 0] == v.unk_id  # an empty text is one <unk>, never all padding
-    assert torch.equal(pad_mask, ids == 0)
-    # T is the longest text after truncation, not max_len
-    ids, pad_mask = encode_batch(["dog", "the cat"], v, max_len=50)
-    assert ids.shape == (2, 2) and pad_mask.tolist() == [[False, True], [False, False]]
-
-
-def test_batches_cover_everything_once_and_are_seeded():
-    got = list(batches(10, 4, seed=3))
-    assert [len(b) for b in got] == [4, 4, 2]
-    assert sorted(np.concatenate(got).tolist()) == list(range(10))
-    again = np.concatenate(list(batches(10, 4, seed=3)))
-    assert np.array_equal(np.concatenate(got), again)
-    assert not np.array_equal(again, np.concatenate(list(batches(10, 4, seed=3, epoch=1))))
-    assert np.concatenate(list(batches(10, 4, shuffle=False))).tolist() == list(range(10))
-
-
-def test_encoded_split_batch_cuts_to_the_longest_row():
-    v = Vocab.build(TEXTS)
-    ids, pad_mask = encode_batch(["the cat sat on the mat", "dog", "a cat"], v, max_len=10)
-    split = EncodedSplit(ids, pad_mask, torch.tensor([0, 1, 2]))
-    b_ids, b_mask, b_y = split.batch(np.array([1, 2]))
-    assert b_ids.shape == b_mask.shape == (2, 2) and b_y.tolist() == [1, 2]
-    assert b_mask.tolist() == [[False, True], [False, False]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,6 +178,7 @@ def _toy_data(n=96, T=12, seed=0):
     return EncodedData(split, split, split, v, T, ["a", "b", "c"])
 
 
+@pytest.mark.slow  # on a busy 2-core CPU: LSTM 16-45 s, Transformer 2-8 s
 @pytest.mark.parametrize("kind", ["lstm", "transformer"])
 def test_train_classifier_learns_is_seeded_and_keeps_the_best_state(kind):
     data = _toy_data()
@@ -282,32 +208,12 @@ def test_train_classifier_learns_is_seeded_and_keeps_the_best_state(kind):
     assert hist2["train_loss"] == hist["train_loss"]  # deterministic on the CPU
 
 
-def test_cooccurrence_ppmi_and_svd_word_vectors():
-    # ids: 2 = "a", 3 = "b", 4 = "c"; with window 1, "a b c" has pairs a-b and b-c, both ways
-    counts = classify.cooccurrence_counts([[2, 3, 4], [2, 3, 0, 1]], vocab_size=5, n_context=4,
-                                          window=1)
-    assert counts.shape == (5, 4)
-    assert counts[2, 3] == 2 and counts[3, 2] == 2 and counts[4, 3] == 1
-    # "c" (id 4) is a word but not a context: only ids < n_context = 4 are, so no column 4
-    assert counts[:2].sum() == 0 and counts[:, :2].sum() == 0  # specials never count
-    P = classify.ppmi(counts)
-    assert np.all(P >= 0) and np.all(P[counts == 0] == 0)
-    total = counts.sum()
-    expected = math.log(counts[2, 3] * total / (counts[2].sum() * counts[:, 3].sum()))
-    assert P[2, 3] == pytest.approx(max(expected, 0))
-    texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 3
-    v = Vocab.build(texts)
-    vecs = classify.svd_word_vectors(texts, v, dim=3, n_context=8, window=2)
-    assert vecs.shape == (len(v), 3) and vecs.dtype == np.float32
-    assert vecs.std() == pytest.approx(1.0, rel=1e-4) and np.all(vecs[:2] == 0)
-
-
 def test_build_chapter_model_starts_from_the_word_vectors():
     texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 3
     v = Vocab.build(texts)
     on = classify.build_chapter_model("lstm", v, 3, texts, word_vectors=True)
     dim = on.embed.embedding_dim
-    vecs = classify.svd_word_vectors(texts, v, dim, **classify.CHAPTER_SETTINGS["word_vectors"])
+    vecs = svd_word_vectors(texts, v, dim, **classify.CHAPTER_SETTINGS["word_vectors"])
     assert np.allclose(on.embed.weight.detach().numpy(), vecs)
     off = classify.build_chapter_model("transformer", v, 3, texts, word_vectors=False)
     assert not np.allclose(off.embed.weight.detach().numpy()[2:, :vecs.shape[1]], vecs[2:])
@@ -333,6 +239,7 @@ def test_chapter_settings_name_every_model():
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @needs_bbc
 def test_tfidf_baseline_on_bbc_news(monkeypatch):
     from book import data

@@ -46,7 +46,7 @@ student-book: setup assets
 	$(PY) tools/student_edition.py
 
 lint: setup
-	$(VENV)/bin/ruff check book tests tools benchmarks
+	$(VENV)/bin/ruff check book tests tools benchmarks chapters solutions
 
 unit: setup
 	$(PY) -m pytest -n 2 --dist loadfile -m "not slow and not browser and not site" tests

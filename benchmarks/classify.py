@@ -117,7 +117,8 @@ def main() -> None:
         n_params = sum(p.numel() for p in model.parameters())
         epochs = " ".join(f"{s:.1f}" for s in hist["epoch_s"])
         best = hist["best_epoch"]
-        print(f"{name}: val {hist['val_acc'][best - 1]:.4f} (epoch {best} of {len(hist['val_acc'])}) "
+        print(f"{name}: val {hist['val_acc'][best - 1]:.4f} "
+              f"(epoch {best} of {len(hist['val_acc'])}) "
               f"test {acc[name]:.4f}  {time.perf_counter() - t:.1f} s "
               f"({n_params:,} parameters; epochs {epochs} s, median "
               f"{np.median(hist['epoch_s']):.1f} s)")

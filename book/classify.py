@@ -30,6 +30,7 @@ from book.env import seed_everything
 from book.np_nn import sinusoidal_positions
 from book.np_nn.functional import softmax
 from book.np_nn.optim import Adam
+from book.optim import warmup_cosine
 from book.text import EncodedData, EncodedSplit, Vocab, batches, encode_batch, encode_data
 from book.torch_nn import Block
 from book.word2vec import svd_word_vectors
@@ -68,7 +69,7 @@ CHAPTER_SETTINGS: dict = {
         train=dict(epochs=4, lr=1e-2, batch_size=32, weight_decay=0.01),
     ),
     "transformer": dict(
-        model=dict(embed_dim=64, n_heads=4, n_layers=1, dropout=0.3, embed_dropout=0.1),
+        model=dict(embed_dim=64, num_heads=4, num_layers=1, dropout=0.3, embed_dropout=0.1),
         train=dict(epochs=4, lr=1e-2, batch_size=32, weight_decay=0.01),
     ),
 }
@@ -265,7 +266,7 @@ class TransformerClassifier(nn.Module):
     mean over the real tokens -> dropout -> linear."""
 
     def __init__(self, vocab_size: int, n_classes: int, max_len: int, embed_dim: int = 64,
-                 n_heads: int = 4, n_layers: int = 1, dropout: float = 0.3,
+                 num_heads: int = 4, num_layers: int = 1, dropout: float = 0.3,
                  embed_dropout: float = 0.1) -> None:
         super().__init__()
         self.max_len = max_len
@@ -273,7 +274,7 @@ class TransformerClassifier(nn.Module):
         pos = torch.from_numpy(sinusoidal_positions(max_len, embed_dim)).float()
         self.register_buffer("pos", pos, persistent=False)  # (max_len, E), not trained
         self.embed_drop = nn.Dropout(embed_dropout)
-        self.blocks = nn.ModuleList(Block(embed_dim, n_heads) for _ in range(n_layers))
+        self.blocks = nn.ModuleList(Block(embed_dim, num_heads) for _ in range(num_layers))
         self.ln_f = nn.LayerNorm(embed_dim)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(embed_dim, n_classes)
@@ -341,16 +342,6 @@ def evaluate(model: nn.Module, split: EncodedSplit, device: str | torch.device =
     return float((predict(model, split, device, batch_size) == split.labels.numpy()).mean())
 
 
-def _cosine_with_warmup(optimizer: torch.optim.Optimizer, total: int,
-                        warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Learning rate ramps up linearly for `warmup` steps, then follows a cosine down to 0."""
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 def train_classifier(model: nn.Module, data: EncodedData, *, epochs: int, lr: float,
                      batch_size: int, device: str | torch.device = "cpu", seed: int = 0,
                      weight_decay: float = 0.01, schedule: str | None = "cosine",
@@ -368,8 +359,10 @@ def train_classifier(model: nn.Module, data: EncodedData, *, epochs: int, lr: fl
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps_per_epoch = math.ceil(len(data.train) / batch_size)
-    sched = (_cosine_with_warmup(opt, epochs * steps_per_epoch,
-                                 int(warmup_frac * epochs * steps_per_epoch))
+    total, warmup = epochs * steps_per_epoch, int(warmup_frac * epochs * steps_per_epoch)
+    # book.optim's warm-up + cosine as a factor of the peak learning rate, from 0 up and down to 0
+    sched = (torch.optim.lr_scheduler.LambdaLR(
+                 opt, lambda step: warmup_cosine(step, 1.0, 0.0, warmup, total))
              if schedule == "cosine" else None)
     history = {"train_loss": [], "val_loss": [], "val_acc": [], "epoch_s": [], "best_epoch": 0}
     best_loss, best_state = float("inf"), None

@@ -1,4 +1,4 @@
-"""Where the code runs: device choice, seeding, Colab detection and a one-line environment report."""
+"""Where the code runs: device choice, seeding, Colab detection, a one-line environment report."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def device(prefer: str | None = None) -> "torch.device":
     instead of failing later inside a model.
     """
     if torch is None:
-        raise RuntimeError("PyTorch is not installed: `pip install -r requirements.txt` (see README).")
+        raise RuntimeError(
+            "PyTorch is not installed: `pip install -r requirements.txt` (see README)."
+        )
     prefer = prefer or os.environ.get("LLM_BOOK_DEVICE") or None
     available = _available_devices()
     if prefer is not None:

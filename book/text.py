@@ -43,7 +43,7 @@ PAD, UNK = "<pad>", "<unk>"
 # One token is the first alternative that matches, tried left to right at each position:
 TOKEN_PATTERN = re.compile(
     r"""
-      '(?:s|t|re|ve|m|ll|d)\b   # a clitic, split off as GPT-2 does: year's -> year 's, don't -> don 't
+      '(?:s|t|re|ve|m|ll|d)\b   # a clitic, split as GPT-2 does: year's -> year 's, don't -> don 't
     | [^\W\d_]+                 # a run of letters, in any script: bbc, müller
     | \d+(?:[.,]\d+)*           # a number with its decimal point or thousands commas: 2.5  50,000
     | \S                        # any other single visible character: . , " ( £ % -
@@ -68,7 +68,7 @@ class Vocab:
     """Token <-> id maps built from training texts: `<pad>` = 0, `<unk>` = 1, then by frequency."""
 
     def __init__(self, tokens: Sequence[str]) -> None:
-        """A vocabulary whose ids are the positions in `tokens` (which must start with the specials)."""
+        """A vocabulary whose ids are the positions in `tokens` (which must start with specials)."""
         if list(tokens[:2]) != [PAD, UNK]:
             raise ValueError(f"the first two tokens must be {PAD!r} and {UNK!r}")
         self.itos = list(tokens)
@@ -86,7 +86,8 @@ class Vocab:
         seen in the test set must be as unknown to the model as it would be in real use.
         """
         counts = Counter(tok for text in texts for tok in tokenize(text))
-        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        kept = sorted((t for t, c in counts.items() if c >= min_freq),
+                      key=lambda t: (-counts[t], t))
         if max_size is not None:
             kept = kept[: max(max_size - 2, 0)]
         vocab = cls([PAD, UNK, *kept])
@@ -167,7 +168,8 @@ def encode_split(split, vocab: Vocab, max_len: int) -> EncodedSplit:
 
 def encode_data(data, vocab: Vocab, max_len: int) -> EncodedData:
     """Encode the three splits of a `book.data.TextClassificationData`."""
-    return EncodedData(*(encode_split(s, vocab, max_len) for s in (data.train, data.val, data.test)),
+    splits = (data.train, data.val, data.test)
+    return EncodedData(*(encode_split(s, vocab, max_len) for s in splits),
                        vocab=vocab, max_len=max_len, class_names=list(data.class_names))
 
 

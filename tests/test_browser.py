@@ -35,18 +35,21 @@ def browser(tmp_path_factory):
 
 
 class PageLog:
-    """What went wrong while a page loaded: console errors, page errors, failed or remote requests."""
+    """What went wrong while a page loaded: console and page errors, failed or remote requests."""
 
     def __init__(self, page, base: str) -> None:
         self.problems: list[str] = []
         host = urlparse(base).netloc
-        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        page.on("console",
+                lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url}"))
-        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+        page.on("response",
+                lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
 
         def only_local(route):
-            if urlparse(route.request.url).netloc in (host, "") or route.request.url.startswith(("data:", "blob:")):
+            url = route.request.url
+            if urlparse(url).netloc in (host, "") or url.startswith(("data:", "blob:")):
                 route.continue_()
             else:  # the site must not need the internet
                 self.problems.append(f"remote request: {route.request.url}")
@@ -67,7 +70,8 @@ def open_page(browser, url: str, base: str):
 def built_pages(site: Path) -> list[str]:
     """Every HTML page of the site, as paths relative to its root."""
     skip = ("_static", "_sources", "_images")
-    return sorted(str(p.relative_to(site)) for p in site.rglob("*.html") if p.relative_to(site).parts[0] not in skip)
+    return sorted(str(p.relative_to(site)) for p in site.rglob("*.html")
+                  if p.relative_to(site).parts[0] not in skip)
 
 
 def test_every_page_loads_offline_with_a_clean_console(browser, site, site_url):
@@ -82,7 +86,14 @@ def test_every_page_loads_offline_with_a_clean_console(browser, site, site_url):
     assert not problems, f"pages with problems: {problems}"
 
 
-@pytest.mark.parametrize("rel", ["chapters/01_background.html", "chapters/02_core_concepts.html", "chapters/03_core_algorithms.html", "chapters/04_math.html", "chapters/05_text_generation.html", "glossary.html"])
+@pytest.mark.parametrize("rel", [
+    "chapters/01_background.html",
+    "chapters/02_core_concepts.html",
+    "chapters/03_core_algorithms.html",
+    "chapters/04_math.html",
+    "chapters/05_text_generation.html",
+    "glossary.html",
+])
 def test_math_is_typeset(browser, site_url, rel):
     page, log = open_page(browser, f"{site_url}/{rel}", site_url)
     page.wait_for_selector("mjx-container", timeout=15000)

@@ -122,7 +122,7 @@ def _models():
         LSTMClassifier(50, 5, embed_dim=16, hidden_size=8, pooling="max"),
         LSTMClassifier(50, 5, embed_dim=16, hidden_size=8, pooling="meanmax"),
         LSTMClassifier(50, 5, embed_dim=16, hidden_size=8, bidirectional=False, pooling="mean"),
-        TransformerClassifier(50, 5, max_len=32, embed_dim=16, n_heads=4, n_layers=2),
+        TransformerClassifier(50, 5, max_len=32, embed_dim=16, num_heads=4, num_layers=2),
     ]
 
 
@@ -186,7 +186,7 @@ def test_train_classifier_learns_is_seeded_and_keeps_the_best_state(kind):
     def run():
         torch.manual_seed(0)
         model = (LSTMClassifier(50, 3, embed_dim=16, hidden_size=16) if kind == "lstm" else
-                 TransformerClassifier(50, 3, max_len=12, embed_dim=16, n_heads=2))
+                 TransformerClassifier(50, 3, max_len=12, embed_dim=16, num_heads=2))
         hist = classify.train_classifier(model, data, epochs=12, lr=1e-2, batch_size=16,
                                          seed=0, progress=False)
         return model, hist

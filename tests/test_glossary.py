@@ -39,4 +39,6 @@ def test_the_article_glossary_terms_are_all_here():
     terms = re.findall(r"^- \*\*(.+?)\*\*", section, flags=re.M)
     assert len(terms) >= 10
     for term in terms:
-        assert term in GLOSSARY or term.replace("算法", "") in GLOSSARY, f"§1.4 term {term!r} is missing"
+        assert term in GLOSSARY or term.replace("算法", "") in GLOSSARY, (
+            f"§1.4 term {term!r} is missing"
+        )

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from book import concepts
+from book.np_nn.mlp import MLP
 from book.widgets import BoundaryView
 
 # --- data ---
@@ -18,7 +19,7 @@ def spiral_runs(steps: int = 300) -> tuple[np.ndarray, np.ndarray, dict]:
     X, y = concepts.two_spirals(60, seed=0)
     X_test, y_test = concepts.two_spirals(60, seed=1)
     snaps = concepts.log_spaced_steps(steps, 8)
-    runs = {name: concepts.train_mlp(concepts.MLP(sizes, seed=0), X, y, steps, snaps, X_test,
+    runs = {name: concepts.train_mlp(MLP(sizes, seed=0), X, y, steps, snaps, X_test,
                                      y_test, grid_n=21)
             for name, sizes in [("linear", [2, 1]), ("deep", [2, 16, 16, 1])]}
     return X, y, runs

@@ -145,8 +145,10 @@ def exercise_of(source: str, modules: dict[str, str], where: str) -> Exercise:
     if not pairs:
         raise ExerciseError(f"{where}: tagged {SOLUTION_TAG!r} but calls no check_*(function)")
     defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    imports = [ast.get_source_segment(source, n) for n in tree.body
-               if isinstance(n, ast.Import | ast.ImportFrom)]
+    # the stub keeps the solution's own imports (the learner needs them too), marked so that a
+    # linter does not call them unused in a stub that does not use them yet
+    imports = [ast.get_source_segment(source, n) + "  # noqa: F401 (for your code)"
+               for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
     names, checkers = [], []
     for checker, name in pairs:
         if name not in defs:
@@ -162,7 +164,9 @@ def exercise_of(source: str, modules: dict[str, str], where: str) -> Exercise:
     for checker in checkers:
         if checker not in by_module.setdefault(modules[checker], []):
             by_module[modules[checker]].append(checker)
-    head = [*imports, *(import_line(m, c) for m, c in by_module.items())]
+    # a blank line between the standard library's imports and the course's (isort's order)
+    checker_imports = [import_line(m, c) for m, c in by_module.items()]
+    head = [*imports, *([""] if imports else []), *checker_imports]
     stubs = [stub_of(source, defs[name]) for name in names]
     calls = [f"{checker}({name})" for checker, name in pairs]
     stub = "\n".join(head) + "\n\n\n" + "\n\n\n".join(stubs) + "\n\n\n" + "\n".join(calls)

@@ -20,7 +20,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "_build" / "student"
-SOURCES = ["_config.yml", "_toc.yml", "intro.md", "glossary.md", "references.md", "chapters", "assets"]
+SOURCES = ["_config.yml", "_toc.yml", "intro.md", "glossary.md", "references.md",
+           "chapters", "assets"]
 # a Markdown link to a solutions notebook: [text](../solutions/NN_name_solutions.ipynb)
 SOLUTION_LINK = re.compile(r"\[([^\]]*)\]\((?:\.\./)?solutions/[^)]*\)")
 
@@ -49,7 +50,8 @@ def prepare(src: Path) -> None:
         else:
             shutil.copy2(path, src / name)
     toc = yaml.safe_load((src / "_toc.yml").read_text(encoding="utf-8"))
-    (src / "_toc.yml").write_text(yaml.safe_dump(student_toc(toc), sort_keys=False), encoding="utf-8")
+    (src / "_toc.yml").write_text(yaml.safe_dump(student_toc(toc), sort_keys=False),
+                                  encoding="utf-8")
     for page in [*src.glob("*.md"), *src.glob("chapters/*.ipynb")]:
         text = page.read_text(encoding="utf-8")
         if page.suffix == ".ipynb":  # edit the cells, not the JSON text
@@ -66,8 +68,8 @@ def main() -> int:
     """Prepare the sources and build them; the exit status is the build's."""
     src = OUT / "src"
     prepare(src)
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "--builder", "html",
-           "--path-output", str(OUT), "-W", "-n", "--keep-going"]
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src),
+           "--builder", "html", "--path-output", str(OUT), "-W", "-n", "--keep-going"]
     status = subprocess.call(cmd)
     if status == 0:
         print(f"student edition: {OUT / '_build' / 'html' / 'index.html'}")

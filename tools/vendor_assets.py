@@ -24,7 +24,8 @@ FILES = [
     ("anywidget", "dist/index.js", "anywidget/index.js"),
     ("@jupyter-widgets/html-manager", "dist/embed-amd.js", "html-manager/dist/embed-amd.js"),
     ("mathjax", "es5/tex-mml-chtml.js", "mathjax/tex-mml-chtml.js"),
-    *[("mathjax", f"es5/{d}", f"mathjax/{d}") for d in ("input", "output", "ui", "a11y", "adaptors", "sre")],
+    *[("mathjax", f"es5/{d}", f"mathjax/{d}")
+      for d in ("input", "output", "ui", "a11y", "adaptors", "sre")],
     ("mermaid", "dist/mermaid.esm.min.mjs", "mermaid/mermaid.esm.min.mjs"),
     ("mermaid", "dist/chunks/mermaid.esm.min", "mermaid/chunks/mermaid.esm.min"),
 ]

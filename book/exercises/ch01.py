@@ -7,7 +7,6 @@ notebook doesn't hand out the solutions; they compute in float64 and return the 
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable
 from typing import Any
 

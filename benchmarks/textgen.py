@@ -7,7 +7,8 @@ calls; any setting can be overridden from the command line (see --help), so a sh
 try several configurations in turn (benchmarks/textgen_gpu_sweep.sh). The clock starts when the
 process starts: --max-seconds (default: the recipe's budget_s) is a budget counted from there,
 imports, data, compilation and warm-up included, and training stops when it is spent. The
-validation loss is measured once, at the end, on the whole validation split (the last 10% of the text, nanoGPT's split).
+validation loss is measured once, at the end, on the whole validation split (the last 10% of
+the text, nanoGPT's split).
 
 Prints a line with the device and the configuration, the model's size, a summary of the run
 (with the model FLOPs utilisation on CUDA), and as its last line exactly

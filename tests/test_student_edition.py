@@ -31,8 +31,8 @@ def test_every_chapter_and_its_exercises_are_there(student_site):
     built = (ROOT / "_toc.yml").read_text()
     for name in chapters:
         if f"chapters/{name[:-6]}" in built:
-            page = student_site / "chapters" / name.replace(".ipynb", ".html")
-            html = page.read_text(encoding="utf-8")
+            html_path = student_site / "chapters" / name.replace(".ipynb", ".html")
+            html = html_path.read_text(encoding="utf-8")
             if "{exercise}" in (ROOT / "chapters" / name).read_text(encoding="utf-8"):
                 assert 'class="exercise admonition"' in html
                 assert "held by your instructor" in html

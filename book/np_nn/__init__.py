@@ -9,7 +9,8 @@ and fills `.grads`, keyed like the torch module's parameters.
 - `recurrent`: `RNN` (tanh) and `LSTM` with backpropagation through time.
 - `attention`: masks, scaled dot-product attention, `MultiHeadAttention`, sinusoidal positions.
 - `transformer`: a pre-LayerNorm `TransformerBlock` (the NumPy twin of `book.torch_nn.Block`).
-- `optim`: `Adam`, the optimiser the NumPy models train with.
+- `mlp`: `MLP`, a small fully connected network (chapter 2's two spirals).
+- `optim`: `Adam`, the optimiser the NumPy models train with (torch.optim.Adam's rule).
 """
 
 from book.np_nn.attention import (
@@ -21,12 +22,16 @@ from book.np_nn.attention import (
 )
 from book.np_nn.functional import gelu, gelu_backward, sigmoid, softmax, softmax_backward
 from book.np_nn.layers import LayerNorm, Linear
+from book.np_nn.mlp import MLP
+from book.np_nn.optim import Adam
 from book.np_nn.recurrent import LSTM, RNN
 from book.np_nn.transformer import TransformerBlock
 
 __all__ = [
     "LSTM",
+    "MLP",
     "RNN",
+    "Adam",
     "LayerNorm",
     "Linear",
     "MultiHeadAttention",

@@ -92,6 +92,8 @@ def _run_case(
         return messages.too_slow(limit, finished=False)
     if call.error is not None:
         return messages.raised(call.error, first_case=index == 0)
+    if limit is not None and call.elapsed > limit:  # it ignored the interruption, or one C call
+        return messages.too_slow(limit, finished=True, elapsed=call.elapsed)
     if case.max_memory is not None and (call.peak_memory or 0) > case.max_memory:
         return messages.too_much_memory(call.peak_memory or 0, case.max_memory)
     learner_inputs = (args, kwargs) if copied else None

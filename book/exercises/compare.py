@@ -474,7 +474,6 @@ def _value_details(
     case: Case,
 ) -> tuple[str, ...]:
     """The lines that explain a value mismatch; error sizes only for finite values."""
-    n_bad = int(bad.sum())
     special = bad & ~finite
     if special.any():
         where = f"first wrong special value{_at(index)}" if index else "the value"
@@ -484,8 +483,8 @@ def _value_details(
     if special.any():
         n_special = int(special.sum())
         lines.append(
-            f"{n_special} of {exp.size} value{'s' if exp.size != 1 else ''} where one of the two "
-            "is ±inf or nan and they differ (only the same special value is right there)"
+            f"{n_special} of {_values(exp.size)} differ where ±inf or nan is expected or "
+            "returned (there only the very same value is right)"
         )
         if np.isneginf(exp[index].real) and np.isfinite(out[index]) and abs(out[index]) > 1e30:
             lines.append(
@@ -495,12 +494,13 @@ def _value_details(
     finite_bad = bad & finite
     if finite_bad.any():
         lines.append(
-            f"{'' if not special.any() else 'among finite values: '}"
+            f"{'' if not special.any() else 'among the finite values: '}"
             f"max abs error {num(abs_err[finite].max())}, max rel error "
             f"{num(rel_err[finite].max())} (allowed: atol={case.atol:g} + rtol={case.rtol:g} "
             "* |expected|)"
         )
-    lines.append(f"{n_bad} of {exp.size} value{'s' if exp.size != 1 else ''} outside the tolerance")
+        n_bad = int(finite_bad.sum())
+        lines.append(f"{n_bad} of {_values(exp.size)} outside the tolerance")
     return tuple(lines)
 
 

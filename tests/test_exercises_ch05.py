@@ -190,7 +190,8 @@ def test_bpe_overlapping_merges_show_both_id_lists():
 
     result = check_bpe_merge_step(overlapping, quiet=True)
     assert result.reason == "wrong_values"
-    assert "expected [3, 3, 2, 3]" in result.message and "got      [3, 1, 3, 1, 2, 3]" in result.message
+    assert "expected [3, 3, 2, 3]" in result.message
+    assert "got      [3, 1, 3, 1, 2, 3]" in result.message
     assert "rtol" not in result.message
 
 

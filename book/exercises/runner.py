@@ -30,7 +30,6 @@ button. The limit fires as soon as that call returns, and the check then reports
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import signal
 import sys
@@ -169,37 +168,49 @@ def call_learner(
     stream = _CaptureStream(call.printed)
     guard = _Deadline(limit)
     memory = _PeakMemory() if measure_memory else None
+    saved = sys.stdout, sys.stderr
+    interrupted = False
     start = time.perf_counter()
     try:
-        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):  # type: ignore[type-var]
+        sys.stdout = sys.stderr = stream  # type: ignore[assignment]
+        try:
+            if memory is not None:
+                memory.start()
+            guard.start()
             try:
-                if memory is not None:
-                    memory.start()
-                guard.start()
-                try:
-                    # Overflow warnings would clutter the notebook; the checker reports nan/inf.
-                    with np.errstate(all="ignore"):
-                        call.value = fn(*args, **kwargs)
-                finally:
-                    guard.stop()
-            except _TimeLimitReached:
-                call.finished = False
-            except KeyboardInterrupt:
-                raise  # the stop button (or the learner) asked to stop: stop the whole check
-            except BaseException as exc:  # learner code can raise anything, even sys.exit()
-                call.error = exc
-    except _TimeLimitReached:  # delivered just as the call ended
-        guard.stop()
+                # Overflow warnings would clutter the notebook; the checker reports nan/inf.
+                with np.errstate(all="ignore"):
+                    call.value = fn(*args, **kwargs)
+            finally:
+                _disarm(guard)
+        except _TimeLimitReached:
+            call.finished = False
+        except KeyboardInterrupt:
+            interrupted = True
+            raise  # the stop button (or the learner) asked to stop: stop the whole check
+        except BaseException as exc:  # learner code can raise anything, even sys.exit()
+            call.error = exc
+    except _TimeLimitReached:  # delivered while the call was ending, before the limit was off
         call.finished, call.value = False, None
-    except KeyboardInterrupt:
-        _show_printed_on_interrupt(call.printed)
-        raise
     finally:
-        guard.stop()
+        _disarm(guard)  # from here on, nothing can interrupt the clean-up
+        sys.stdout, sys.stderr = saved
         if memory is not None:
             call.peak_memory = memory.stop()
+        if interrupted:
+            _show_printed_on_interrupt(call.printed)
     call.elapsed = time.perf_counter() - start
     return call
+
+
+def _disarm(guard: _Deadline) -> None:
+    """Stop the limit, even if it fires while being stopped."""
+    while True:
+        try:
+            guard.stop()
+            return
+        except _TimeLimitReached:
+            continue
 
 
 def _show_printed_on_interrupt(printed: Printed) -> None:

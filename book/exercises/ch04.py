@@ -57,7 +57,7 @@ _ERF_PROBE = np.array([-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0])
     "gelu_grad",
     what="values equal to torch autograd's through nn.GELU(approximate='tanh') within "
     "rtol=1e-10 (1e-5 for float32), the tanh form and not the erf one, x up to ±20, 1-D to "
-        "3-D and 0-d arrays, float32 stays float32",
+    "3-D and 0-d arrays, float32 stays float32",
     hint=_GELU_HINT,
 )
 def check_gelu_grad() -> list[Case]:
@@ -243,7 +243,7 @@ class _SinRun:
     "sin_op",
     what="forward values and every input's .grad equal to torch autograd's within "
     "rtol=1e-10, in expressions where sin is not the last node, is nested, follows "
-        "another node, shares its input or is used three times",
+    "another node, shares its input or is used three times",
     hint=_SIN_HINT,
     fn_name="sin",
     prepare=lambda sin: _sin_runner(sin),
@@ -488,7 +488,7 @@ _MASKED_F32_HINT = Hint(
     "masked_mean",
     what="(B, E) means over the real tokens within rtol=1e-10 (1e-5 for float32), padding at "
     "the end or the start, rows of different lengths, an all-padding row giving zeros, "
-        "B = T = 1, float32 stays float32",
+    "B = T = 1, float32 stays float32",
     hint=_MASKED_MEAN_HINT,
     prepare=lambda fn: _zero_division_raises(fn),
 )

@@ -97,8 +97,8 @@ class Printed:
         if shown >= self.n_chars and len(kept) == self.n_lines:
             return kept, ""
         return kept, (
-            f"… cut here: {_count(self.n_lines, 'line')} ({_count(self.n_chars, 'character')}) "
-            "were printed in all"
+            f"… cut: in all it printed {_count(self.n_lines, 'line')} "
+            f"({_count(self.n_chars, 'character')})"
         )
 
 

@@ -247,6 +247,66 @@ def test_sin_op_diagnosis_finds_nothing_in_a_correct_op() -> None:
     assert _diagnose_sin(_not_done) is None  # a diagnosis never raises
 
 
+def _sin_misbehaving_when_probed(action):
+    """A sin that is wrong (no * out.grad) and runs `action` when out.grad is a probe value.
+
+    The checker's diagnosis probes _backward with out.grad = 2.5; the expressions never do.
+    """
+
+    def sin(x: Value) -> Value:
+        out = Value(math.sin(x.data), parents=(x,), op="sin")
+
+        def _backward() -> None:
+            if out.grad == 2.5:
+                action()
+            x.grad += math.cos(x.data)
+
+        out._backward = _backward
+        return out
+
+    return sin
+
+
+def test_sin_op_system_exit_in_the_diagnosis_does_not_escape() -> None:
+    def leave() -> None:
+        raise SystemExit("bye")
+
+    result = check_sin_op(_sin_misbehaving_when_probed(leave), quiet=True)
+    assert result.reason == "property" and "x.grad is" in result.message
+    assert "why:" not in result.message  # the diagnosis gave up, the failure is still reported
+
+
+def test_sin_op_a_hang_in_the_diagnosis_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from book.exercises import ch04
+
+    monkeypatch.setattr(ch04, "_DIAGNOSIS_TIME_LIMIT", 0.2)
+
+    def hang() -> None:
+        while True:
+            pass
+
+    result = check_sin_op(_sin_misbehaving_when_probed(hang), quiet=True)
+    assert result.reason == "property" and "x.grad is" in result.message
+
+
+def test_sin_op_that_changes_its_input_is_told_so() -> None:
+    correct = make_sin()
+
+    def zeroing(x: Value) -> Value:
+        out = correct(x)
+        x.data = 0.0
+        return out
+
+    result = check_sin_op(zeroing, quiet=True)
+    assert result.reason == "property"
+    assert "changed its argument's .data in place (from 0.7 to 0)" in result.message
+
+
+def test_sin_op_learner_line_is_the_learners_not_the_checkers() -> None:
+    result = check_sin_op(math.sin, quiet=True)
+    assert result.reason == "raised" and "recorded()" not in result.message
+
+
 # --- masked mean -------------------------------------------------------------------------------
 
 

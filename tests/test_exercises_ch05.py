@@ -101,7 +101,9 @@ def test_top_k_mistakes():
     assert not zeroed and "-inf" in zeroed.message
     one_threshold = check_top_k_filter(lambda z, k: z.masked_fill(
         z < z.topk(k, -1).values[..., -1:].min(), float("-inf")), quiet=True)
-    assert not one_threshold and one_threshold.failed_case == "two rows, each with its own threshold"
+    assert not one_threshold
+    assert one_threshold.failed_case == "two rows, each with its own threshold"
+    assert "overflow" not in one_threshold.message  # -inf is an intended output here
     strict = check_top_k_filter(lambda z, k: z.masked_fill(
         z <= z.topk(k + 1, -1).values[..., -1:] if k < z.size(-1) else torch.zeros_like(z,
         dtype=torch.bool), float("-inf")), quiet=True)
@@ -148,3 +150,55 @@ def test_bpe_merge_mistakes():
                                                      torch.tensor(bpe_merge_step(ids, n)[1])),
                                      quiet=True)
     assert not as_tensor
+
+
+# --- messages that fit the mistake ---------------------------------------------------------------
+
+
+def test_top_k_in_place_gets_a_torch_mutation_hint_not_a_values_hint():
+    def in_place(logits, k):
+        logits.masked_fill_(logits < logits.topk(k, -1).values[..., -1:], float("-inf"))
+        return logits
+
+    result = check_top_k_filter(in_place, quiet=True)
+    assert result.reason == "mutated_input" and "`logits`" in result.message
+    assert "masked_fill_" in result.message and "logits.clone()" in result.message
+    assert "keeps 3 and 2" not in result.message  # the case's values hint does not fit
+
+
+def test_top_k_with_finfo_min_is_told_it_is_not_minus_inf():
+    result = check_top_k_filter(lambda z, k: z.masked_fill(
+        z < z.topk(k, -1).values[..., -1:], torch.finfo(z.dtype).min), quiet=True)
+    assert result.reason == "wrong_values" and "max abs error 0" not in result.message
+    assert "expected -inf, got -3.40282e+38" in result.message and "is not -inf" in result.message
+
+
+def test_bpe_float_ids_do_not_pass():
+    def float_ids(ids, new_id):
+        pair, new = bpe_merge_step(ids, new_id)
+        return pair, [float(i) for i in new]
+
+    result = check_bpe_merge_step(float_ids, quiet=True)
+    assert result.reason == "wrong_type" and "a float; expected ints" in result.message
+
+
+def test_bpe_overlapping_merges_show_both_id_lists():
+    def overlapping(ids, new_id):
+        pair, _ = bpe_merge_step(ids, new_id)
+        merged = [new_id if (a, b) == pair else a for a, b in zip(ids, ids[1:], strict=False)]
+        return pair, merged
+
+    result = check_bpe_merge_step(overlapping, quiet=True)
+    assert result.reason == "wrong_values"
+    assert "expected [3, 3, 2, 3]" in result.message
+    assert "got      [3, 1, 3, 1, 2, 3]" in result.message
+    assert "rtol" not in result.message
+
+
+def test_bits_per_char_names_the_shape_of_a_one_element_tensor():
+    def one_element(token_losses, n_chars):
+        total = sum(float(x) for x in token_losses)
+        return torch.tensor([total / math.log(2) / n_chars])
+
+    result = check_bits_per_char(one_element, quiet=True)
+    assert result.reason == "wrong_type" and "torch.Tensor of shape (1,)" in result.message

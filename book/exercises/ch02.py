@@ -8,14 +8,13 @@ out the solutions. The gradient references are PyTorch autograd in float64, so a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from book.exercises.core import Case, CheckResult, run_checks
-
-_TOL_F64 = {"rtol": 1e-10, "atol": 1e-12}
+from book.exercises._shared import TOL_F64, torch_module
+from book.exercises.cases import Case
+from book.exercises.check import checker
 
 # ---------------------------------------------------------------------------------------------
 # Nearest neighbours by cosine similarity
@@ -38,19 +37,17 @@ _ZERO_HINT = (
 )
 
 
-def check_cosine_neighbours(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "cosine_neighbours",
+    what="integer indices equal to the reference's, most similar first, row i excluded, "
+    "long vectors and zero rows, float32 input",
+    hint=_NEIGHBOURS_HINT,
+)
+def check_cosine_neighbours() -> list[Case]:
     """Check `cosine_neighbours(E, i, k) -> indices (k,)`: the k rows of E (V, D) most
     cosine-similar to row i, most similar first, row i itself left out. A row of zeros has
     similarity 0 with everything. Ties do not occur in the cases."""
-    return run_checks(
-        fn,
-        _neighbour_cases(),
-        exercise="cosine_neighbours",
-        what="integer indices equal to the reference's, most similar first, row i excluded, "
-        "long vectors and zero rows, float32 input",
-        hint=_NEIGHBOURS_HINT,
-        quiet=quiet,
-    )
+    return _neighbour_cases()
 
 
 def _neighbour_cases() -> list[Case]:
@@ -112,21 +109,19 @@ _SAME_WORD_HINT = (
 )
 
 
-def check_sgns_step(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "sgns_step",
+    what="both tables equal to torch autograd + SGD within rtol=1e-10, K = 1 to 5 "
+    "negatives, a negative drawn twice, a negative equal to the context, inputs unchanged",
+    hint=_SGNS_HINT,
+)
+def check_sgns_step() -> list[Case]:
     """Check `sgns_step(W_in, W_out, centre, context, negatives, lr) -> (W_in_new, W_out_new)`:
     one plain SGD step on the skip-gram negative-sampling loss of one pair,
     L = -log σ(u_o·v) - Σ_k log σ(-u_k·v) with v = W_in[centre], u_o = W_out[context],
     u_k = W_out[negatives[k]]. New arrays are returned; the inputs are left unchanged. It must
     agree with torch autograd and torch.optim.SGD."""
-    return run_checks(
-        fn,
-        _sgns_cases(),
-        exercise="sgns_step",
-        what="both tables equal to torch autograd + SGD within rtol=1e-10, K = 1 to 5 "
-        "negatives, a negative drawn twice, a negative equal to the context, inputs unchanged",
-        hint=_SGNS_HINT,
-        quiet=quiet,
-    )
+    return _sgns_cases()
 
 
 def _sgns_cases() -> list[Case]:
@@ -147,14 +142,14 @@ def _sgns_cases() -> list[Case]:
          np.array([4, 7]), 0.3, None),
     ]
     return [Case(name, (W_in, W_out, c, o, neg, lr), expected=_sgns_step, hint=hint,
-                 **_TOL_F64)
+                 **TOL_F64)
             for name, W_in, W_out, c, o, neg, lr, hint in inputs]
 
 
 def _sgns_step(W_in: np.ndarray, W_out: np.ndarray, centre: int, context: int,
                negatives: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray]:
     """Reference: torch autograd and torch.optim.SGD in float64."""
-    torch = _torch()
+    torch = torch_module()
     w_in = torch.tensor(W_in, dtype=torch.float64, requires_grad=True)
     w_out = torch.tensor(W_out, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([w_in, w_out], lr=lr)
@@ -184,19 +179,17 @@ _VANISH_HINT = (
 )
 
 
-def check_rnn_grad_norms(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "rnn_grad_norms",
+    what="norms equal to torch autograd's within rtol=1e-8, T = 1 to 40, vanishing and "
+    "exploding weights",
+    hint=_RNN_HINT,
+)
+def check_rnn_grad_norms() -> list[Case]:
     """Check `rnn_grad_norms(x, W_ih, W_hh, b, u) -> norms (T,)`: for the RNN
     h_t = tanh(W_ih x_t + W_hh h_{t-1} + b) from h_{-1} = 0 over x (T, I), the norms
     ‖∂(u·h_{T-1})/∂x_t‖ for t = 0 .. T-1, in time order. It must agree with torch autograd."""
-    return run_checks(
-        fn,
-        _rnn_cases(),
-        exercise="rnn_grad_norms",
-        what="norms equal to torch autograd's within rtol=1e-8, T = 1 to 40, vanishing and "
-        "exploding weights",
-        hint=_RNN_HINT,
-        quiet=quiet,
-    )
+    return _rnn_cases()
 
 
 def _rnn_cases() -> list[Case]:
@@ -225,7 +218,7 @@ def _rnn_cases() -> list[Case]:
 def _rnn_grad_norms(x: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray, b: np.ndarray,
                     u: np.ndarray) -> np.ndarray:
     """Reference: torch autograd in float64."""
-    torch = _torch()
+    torch = torch_module()
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     W_ih_t, W_hh_t, b_t = (torch.tensor(a, dtype=torch.float64) for a in (W_ih, W_hh, b))
     with torch.enable_grad():
@@ -251,18 +244,16 @@ _LOOKUP_LARGE_HINT = (
 )
 
 
-def check_soft_lookup(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "soft_lookup",
+    what="(weights, output) within rtol=1e-10, temperatures from 0.01 to 100, scores in "
+    "the thousands, one key",
+    hint=_LOOKUP_HINT,
+)
+def check_soft_lookup() -> list[Case]:
     """Check `soft_lookup(q, K, V, temperature=1.0) -> (weights (N,), output (d_v,))`: the
     softmax of the scores K q / temperature, and the weighted sum of the rows of V (N, d_v)."""
-    return run_checks(
-        fn,
-        _lookup_cases(),
-        exercise="soft_lookup",
-        what="(weights, output) within rtol=1e-10, temperatures from 0.01 to 100, scores in "
-        "the thousands, one key",
-        hint=_LOOKUP_HINT,
-        quiet=quiet,
-    )
+    return _lookup_cases()
 
 
 def _lookup_cases() -> list[Case]:
@@ -280,7 +271,7 @@ def _lookup_cases() -> list[Case]:
                                              rng.normal(size=(8, 4))), {"temperature": 4.0},
          None),
     ]
-    return [Case(name, args, kwargs, expected=_soft_lookup, hint=hint, **_TOL_F64)
+    return [Case(name, args, kwargs, expected=_soft_lookup, hint=hint, **TOL_F64)
             for name, args, kwargs, hint in inputs]
 
 
@@ -291,9 +282,3 @@ def _soft_lookup(q: np.ndarray, K: np.ndarray, V: np.ndarray, temperature: float
     w /= w.sum()
     return w, w @ V
 
-
-def _torch() -> Any:
-    """torch, imported only when a check that needs it runs."""
-    import torch
-
-    return torch

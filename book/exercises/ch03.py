@@ -14,26 +14,23 @@ from typing import Any
 
 import numpy as np
 
-from book.exercises.core import Case, CheckResult, run_checks
+from book.exercises._shared import to_np, to_t, tol_for, torch_module
+from book.exercises.cases import MATHS_KINDS, STRUCTURE_KINDS, Case, Hint
+from book.exercises.check import checker
 
-# Forward passes are a few matrix products and elementwise functions: float64 agrees with torch
-# to ~1e-15. float32 carries ~7 significant digits; the references compute in float64 and round
-# once, the learner's float32 code rounds at every step.
-_TOL_F64 = {"rtol": 1e-10, "atol": 1e-12}
-_TOL_F32 = {"rtol": 1e-5, "atol": 1e-6}
+# Forward passes are a few matrix products and elementwise functions (TOL_F64, TOL_F32).
 # Gradients add up products over the batch and the hidden units, and some entries come out of
 # cancellations close to 0, so they get a slightly larger absolute tolerance.
 _TOL_GRAD_F64 = {"rtol": 1e-10, "atol": 1e-11}
 _TOL_GRAD_F32 = {"rtol": 1e-5, "atol": 1e-5}
 
-# The large softmax case: 4 rows of 4096 probabilities. The O(n) formula takes well under a
-# millisecond (tens of microseconds). The n × n Jacobian of one row is 4096² floats
-# (128 MiB), 512 MiB for the batch: just writing that memory takes longer than the limit, and
-# the fastest Jacobian versions measured took 0.14 s or more. The sizes keep a Jacobian version
-# that finishes in the background (the checker can't stop it) under about 1 GiB of memory; where
-# memory is shorter than that, it fails with a MemoryError instead.
+# The large softmax case: 4 rows of 4096 probabilities. The O(n) formula allocates a few arrays
+# of the input's size (128 KiB each); the n × n Jacobian of one row is 4096² floats (128 MiB),
+# 512 MiB for the batch. The memory limit sits far from both, so the verdict does not depend on
+# the machine or its load (a time limit did: a loaded machine failed correct solutions). Where
+# memory is shorter than a Jacobian, it fails with a MemoryError instead.
 _BIG_ROWS, _BIG_N = 4, 4096
-_BIG_TIME_LIMIT = 0.02
+_BIG_MAX_MEMORY = 16 * 2**20
 
 _LSTM_HINT = (
     "z = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh has shape (B, 4H); torch stacks the gates' rows "
@@ -42,8 +39,9 @@ _LSTM_HINT = (
     "for a gate — i, f and o are fractions in (0, 1) and need σ; only the candidate g uses "
     "tanh (even well-known write-ups get this wrong). Then c' = f*c + i*g and h' = o*tanh(c')."
 )
-_LSTM_ORDER_HINT = (
-    "return the pair (h_new, c_new): element 0 is h_new and element 1 is c_new, both (B, H)."
+_LSTM_ORDER_HINT = Hint(
+    "return the pair (h_new, c_new): element 0 is h_new and element 1 is c_new, both (B, H).",
+    STRUCTURE_KINDS,
 )
 _SATURATED_HINT = (
     "here the pre-activations are about ±30, so every gate is saturated: σ(-30) ≈ 1e-13 closes "
@@ -57,14 +55,16 @@ _SOFTMAX_BACKWARD_HINT = (
     "sum to 1, so adding the same number to every score changes nothing, and the gradient has "
     "no component in that direction. A result that is just p * dp forgot the '- s'."
 )
-_SOFTMAX_AXIS_HINT = (
+_SOFTMAX_AXIS_HINT = Hint(
     "take the sum along `axis` (not always the last one) with keepdims=True, so that s "
-    "broadcasts back against dp."
+    "broadcasts back against dp.",
+    MATHS_KINDS | {"raised"},
 )
-_SOFTMAX_BIG_HINT = (
+_SOFTMAX_BIG_HINT = Hint(
     f"this input is {_BIG_ROWS} rows of {_BIG_N} probabilities: the Jacobian of one row is "
     f"{_BIG_N} × {_BIG_N} numbers ({_BIG_N**2 * 8 // 2**20} MiB), and you never need it — "
-    "row j of J·dp is p_j (dp_j − Σ_k p_k dp_k), so p * (dp - s) computes all of it in O(n)."
+    "row j of J·dp is p_j (dp_j − Σ_k p_k dp_k), so p * (dp - s) computes all of it in O(n).",
+    frozenset({"too_much_memory", "too_slow", "raised"}),
 )
 
 _CAUSAL_HINT = (
@@ -74,9 +74,10 @@ _CAUSAL_HINT = (
     "diagonal is the opposite convention (True = allowed, what F.scaled_dot_product_attention "
     "expects); invert it with ~mask."
 )
-_CAUSAL_DTYPE_HINT = (
+_CAUSAL_DTYPE_HINT = Hint(
     "return a bool array of shape (T, T), e.g. np.triu(np.ones((T, T), dtype=bool), k=1): "
-    "torch reads a float mask as numbers to add to the scores, not as 'masked or not'."
+    "torch reads a float mask as numbers to add to the scores, not as 'masked or not'.",
+    frozenset({"wrong_dtype"}),
 )
 
 _GRU_HINT = (
@@ -94,9 +95,10 @@ _GRU_BACKWARD_HINT = (
     "h_new twice, directly through z * h and through W_hh: dh = dh_new * z + (h side) @ W_hh. "
     "Weight and bias gradients sum over the batch."
 )
-_GRU_BACKWARD_ORDER_HINT = (
+_GRU_BACKWARD_ORDER_HINT = Hint(
     "return the tuple (dx, dh, dW_ih, dW_hh, db_ih, db_hh) in that order (elements 0 to 5), "
-    "each with the shape of the input it is the gradient of."
+    "each with the shape of the input it is the gradient of.",
+    STRUCTURE_KINDS,
 )
 
 
@@ -105,7 +107,13 @@ _GRU_BACKWARD_ORDER_HINT = (
 # ---------------------------------------------------------------------------------------------
 
 
-def check_lstm_cell(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "lstm_cell",
+    what="(h_new, c_new) equal to torch.nn.LSTMCell's within rtol=1e-10 (1e-5 for float32), "
+    "B = 1, I ≠ H, saturated gates, float32 stays float32",
+    hint=_LSTM_HINT,
+)
+def check_lstm_cell() -> list[Case]:
     """Check `lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)`: one LSTM step.
 
     Shapes: x (B, I); h and c (B, H); W_ih (4H, I); W_hh (4H, H); b_ih and b_hh (4H,), in
@@ -114,15 +122,7 @@ def check_lstm_cell(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResu
     It must agree with `torch.nn.LSTMCell` loaded with the same weights, and keep the inputs'
     dtype (float32 stays float32).
     """
-    return run_checks(
-        fn,
-        _cell_cases(4, _lstm_cell, with_c=True, seed=31),
-        exercise="lstm_cell",
-        what="(h_new, c_new) equal to torch.nn.LSTMCell's within rtol=1e-10 (1e-5 for float32), "
-        "B = 1, I ≠ H, saturated gates, float32 stays float32",
-        hint=_LSTM_HINT,
-        quiet=quiet,
-    )
+    return _cell_cases(4, _lstm_cell, with_c=True, seed=31)
 
 
 def _lstm_cell(
@@ -135,11 +135,11 @@ def _lstm_cell(
     b_hh: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reference: torch.nn.LSTMCell in float64 with these weights; returned in x's dtype."""
-    torch = _torch()
+    torch = torch_module()
     cell = _torch_cell(torch.nn.LSTMCell, W_ih, W_hh, b_ih, b_hh)
     with torch.no_grad():
-        h_new, c_new = cell(_t(x), (_t(h), _t(c)))
-    return _np(h_new, x), _np(c_new, x)
+        h_new, c_new = cell(to_t(x), (to_t(h), to_t(c)))
+    return to_np(h_new, x), to_np(c_new, x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +147,13 @@ def _lstm_cell(
 # ---------------------------------------------------------------------------------------------
 
 
-def check_gru_cell(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "gru_cell",
+    what="h_new equal to torch.nn.GRUCell's within rtol=1e-10 (1e-5 for float32), B = 1, "
+    "I ≠ H, saturated gates, float32 stays float32",
+    hint=_GRU_HINT,
+)
+def check_gru_cell() -> list[Case]:
     """Check `gru_cell(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new`: one GRU step, as torch does it.
 
     Shapes: x (B, I); h (B, H); W_ih (3H, I); W_hh (3H, H); b_ih and b_hh (3H,), rows in the
@@ -155,33 +161,23 @@ def check_gru_cell(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResul
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h.
     It must agree with `torch.nn.GRUCell` and keep the inputs' dtype.
     """
-    return run_checks(
-        fn,
-        _cell_cases(3, _gru_cell, with_c=False, seed=32),
-        exercise="gru_cell",
-        what="h_new equal to torch.nn.GRUCell's within rtol=1e-10 (1e-5 for float32), B = 1, "
-        "I ≠ H, saturated gates, float32 stays float32",
-        hint=_GRU_HINT,
-        quiet=quiet,
-    )
+    return _cell_cases(3, _gru_cell, with_c=False, seed=32)
 
 
-def check_gru_cell_backward(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "gru_cell_backward",
+    what="(dx, dh, dW_ih, dW_hh, db_ih, db_hh) equal to torch autograd's within rtol=1e-10 "
+    "(1e-5 for float32), B = 1, I ≠ H, saturated gates, float32 stays float32",
+    hint=_GRU_BACKWARD_HINT,
+)
+def check_gru_cell_backward() -> list[Case]:
     """Check `gru_cell_backward(dh_new, x, h, W_ih, W_hh, b_ih, b_hh)`: the GRU step's gradients.
 
     Given the upstream gradient dh_new (B, H) of h_new = gru_cell(x, h, ...), it returns the
     tuple (dx, dh, dW_ih, dW_hh, db_ih, db_hh), each shaped like its input: the gradients of
     sum(h_new * dh_new), as torch autograd computes them through `torch.nn.GRUCell`.
     """
-    return run_checks(
-        fn,
-        _gru_backward_cases(),
-        exercise="gru_cell_backward",
-        what="(dx, dh, dW_ih, dW_hh, db_ih, db_hh) equal to torch autograd's within rtol=1e-10 "
-        "(1e-5 for float32), B = 1, I ≠ H, saturated gates, float32 stays float32",
-        hint=_GRU_BACKWARD_HINT,
-        quiet=quiet,
-    )
+    return _gru_backward_cases()
 
 
 def _gru_cell(
@@ -193,10 +189,10 @@ def _gru_cell(
     b_hh: np.ndarray,
 ) -> np.ndarray:
     """Reference: torch.nn.GRUCell in float64 with these weights; returned in x's dtype."""
-    torch = _torch()
+    torch = torch_module()
     cell = _torch_cell(torch.nn.GRUCell, W_ih, W_hh, b_ih, b_hh)
     with torch.no_grad():
-        return _np(cell(_t(x), _t(h)), x)
+        return to_np(cell(to_t(x), to_t(h)), x)
 
 
 def _gru_cell_backward(
@@ -209,13 +205,13 @@ def _gru_cell_backward(
     b_hh: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Reference: autograd of sum(GRUCell(x, h) * dh_new) in float64; in x's dtype."""
-    torch = _torch()
+    torch = torch_module()
     cell = _torch_cell(torch.nn.GRUCell, W_ih, W_hh, b_ih, b_hh)
-    x_t, h_t = _t(x).requires_grad_(True), _t(h).requires_grad_(True)
+    x_t, h_t = to_t(x).requires_grad_(True), to_t(h).requires_grad_(True)
     with torch.enable_grad():  # the notebook may have turned autograd off
-        (cell(x_t, h_t) * _t(dh_new)).sum().backward()
+        (cell(x_t, h_t) * to_t(dh_new)).sum().backward()
     grads = (x_t.grad, h_t.grad, cell.weight_ih.grad, cell.weight_hh.grad)
-    return tuple(_np(g, x) for g in (*grads, cell.bias_ih.grad, cell.bias_hh.grad))
+    return tuple(to_np(g, x) for g in (*grads, cell.bias_ih.grad, cell.bias_hh.grad))
 
 
 def _gru_backward_cases() -> list[Case]:
@@ -225,7 +221,7 @@ def _gru_backward_cases() -> list[Case]:
     for case in _cell_cases(3, _gru_cell, with_c=False, seed=34):
         x, h = case.args[0], case.args[1]
         dh_new = rng.normal(size=h.shape).astype(x.dtype)
-        tol = _TOL_GRAD_F32 if x.dtype == np.float32 else _TOL_GRAD_F64
+        tol = tol_for(x, _TOL_GRAD_F64, _TOL_GRAD_F32)
         cases.append(
             Case(
                 case.name,
@@ -248,9 +244,10 @@ def _cell_cases(
 ) -> list[Case]:
     """Cases for an LSTM (4 gates, with a cell state c) or GRU (3 gates) step, easiest first."""
     rng = np.random.default_rng(seed)
-    sizes_hint = (
+    sizes_hint = Hint(
         "W_ih is (gates·H, I) and W_hh is (gates·H, H), as in torch: x @ W_ih.T and h @ W_hh.T "
-        "are both (B, gates·H)."
+        "are both (B, gates·H).",
+        frozenset({"raised", "wrong_shape"}),
     )
     f64, f32 = np.float64, np.float32
     # name, B, I, H, weight scale (about ±30 pre-activations at 12), dtype, case hint
@@ -274,10 +271,10 @@ def _cell_cases(
             rng.normal(scale=scale, size=n_gates * h),
         ]
         args = tuple(a.astype(dtype) for a in (x, *state, *weights))
-        tol = _TOL_F32 if dtype == np.float32 else _TOL_F64
+        hints = tuple(Hint(h) if isinstance(h, str) else h for h in (hint,) if h is not None)
         if with_c:
-            hint = " ".join(filter(None, [hint, _LSTM_ORDER_HINT]))
-        cases.append(Case(name, args, expected=reference, hint=hint, **tol))
+            hints += (_LSTM_ORDER_HINT,)
+        cases.append(Case(name, args, expected=reference, hint=hints, **tol_for(x.astype(dtype))))
     return cases
 
 
@@ -286,24 +283,22 @@ def _cell_cases(
 # ---------------------------------------------------------------------------------------------
 
 
-def check_softmax_backward(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "softmax_backward",
+    what="values equal to torch autograd's within rtol=1e-10 (1e-5 for float32) along axis "
+    "-1 and 0 and on 4-D attention weights, summing to 0 along axis, and memory O(n) on a "
+        f"{_BIG_ROWS} × {_BIG_N} batch (no Jacobian)",
+    hint=_SOFTMAX_BACKWARD_HINT,
+)
+def check_softmax_backward() -> list[Case]:
     """Check `softmax_backward(p, dp, axis=-1) -> dz`: the backward pass of softmax along `axis`.
 
     p = softmax(z, axis) is the forward output and dp the upstream gradient (same shape); dz is
     the vector–Jacobian product p ⊙ (dp − Σ_axis(dp ⊙ p)), which sums to 0 along `axis`. It must
-    agree with torch autograd, keep the dtype, and be fast on a 4 × 4096 batch, where forming
-    each row's n × n Jacobian is too slow.
+    agree with torch autograd, keep the dtype, and need memory O(n) on a 4 × 4096 batch, where
+    each row's n × n Jacobian takes 128 MiB.
     """
-    return run_checks(
-        fn,
-        _softmax_backward_cases(),
-        exercise="softmax_backward",
-        what="values equal to torch autograd's within rtol=1e-10 (1e-5 for float32) along axis "
-        "-1 and 0 and on 4-D attention weights, summing to 0 along axis, and fast on a "
-        f"{_BIG_ROWS} × {_BIG_N} batch (no Jacobian)",
-        hint=_SOFTMAX_BACKWARD_HINT,
-        quiet=quiet,
-    )
+    return _softmax_backward_cases()
 
 
 def _softmax_backward_cases() -> list[Case]:
@@ -317,21 +312,21 @@ def _softmax_backward_cases() -> list[Case]:
     scores[..., np.triu(np.ones((5, 5), dtype=bool), k=1)] = -np.inf
     attention = _softmax(scores, -1)  # zeros above the diagonal
     p32 = probs((3, 7)).astype(np.float32)
-    big = f"a large batch ({_BIG_ROWS} × {_BIG_N}) in under {_BIG_TIME_LIMIT:g} s"
-    # name, p, axis (None: left to the default), case hint, time limit (None: run_checks')
+    big = f"a large batch ({_BIG_ROWS} × {_BIG_N}) without an n × n Jacobian"
+    # name, p, axis (None: left to the default), case hint, memory limit (None: none)
     inputs = [
         ("a 1-D vector", probs((5,)), None, None, None),
         ("2-D batch, each row (axis=-1)", probs((3, 6)), None, None, None),
         ("2-D batch, each column (axis=0)", probs((4, 3), 0), 0, _SOFTMAX_AXIS_HINT, None),
         ("4-D attention weights (B, heads, T, T), causal", attention, -1, None, None),
         ("float32 inputs (the result stays float32)", p32, None, None, None),
-        (big, probs((_BIG_ROWS, _BIG_N)), None, _SOFTMAX_BIG_HINT, _BIG_TIME_LIMIT),
+        (big, probs((_BIG_ROWS, _BIG_N)), None, _SOFTMAX_BIG_HINT, _BIG_MAX_MEMORY),
     ]
     cases = []
-    for name, p, axis, hint, limit in inputs:
+    for name, p, axis, hint, memory in inputs:
         dp = rng.normal(size=p.shape).astype(p.dtype)
         kwargs = {} if axis is None else {"axis": axis}
-        tol = _TOL_F32 if p.dtype == np.float32 else _TOL_F64
+        tol = tol_for(p)
         cases.append(
             Case(
                 name,
@@ -340,7 +335,7 @@ def _softmax_backward_cases() -> list[Case]:
                 expected=_softmax_backward,
                 check=_sums_to_zero,
                 hint=hint,
-                time_limit=limit,
+                max_memory=memory,
                 **tol,
             )
         )
@@ -355,18 +350,18 @@ def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
 
 def _softmax_backward(p: np.ndarray, dp: np.ndarray, axis: int = -1) -> np.ndarray:
     """Reference: torch autograd through softmax at scores log(p) (softmax(log p) = p)."""
-    torch = _torch()
+    torch = torch_module()
     with np.errstate(divide="ignore"):  # masked positions: log(0) = -inf, probability 0 again
-        z = _t(np.log(np.asarray(p, dtype=np.float64))).requires_grad_(True)
+        z = to_t(np.log(np.asarray(p, dtype=np.float64))).requires_grad_(True)
     with torch.enable_grad():
-        torch.softmax(z, dim=axis).backward(_t(dp))
-    return _np(z.grad, p)
+        torch.softmax(z, dim=axis).backward(to_t(dp))
+    return to_np(z.grad, p)
 
 
 def _sums_to_zero(out: Any, p: np.ndarray, dp: np.ndarray, axis: int = -1) -> str | None:
     """The gradient of softmax has no component along (1, ..., 1): it sums to 0 along axis."""
     dz = np.asarray(out, dtype=np.float64)
-    tol = _TOL_F32 if np.asarray(p).dtype == np.float32 else _TOL_F64
+    tol = tol_for(p)
     sums = dz.sum(axis=axis)
     # Values each within atol + rtol·|expected| can make a sum off by the sum of those: allow 2×.
     allowed = 2 * (tol["rtol"] * np.abs(dz).sum(axis=axis) + dz.shape[axis] * tol["atol"])
@@ -387,7 +382,13 @@ def _sums_to_zero(out: Any, p: np.ndarray, dp: np.ndarray, axis: int = -1) -> st
 # ---------------------------------------------------------------------------------------------
 
 
-def check_causal_mask(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "causal_mask",
+    what="bool (T, T) masks for T = 1, 2, 5, 64, True exactly where key j > query i "
+    "(nn.MultiheadAttention's attn_mask convention)",
+    hint=_CAUSAL_HINT,
+)
+def check_causal_mask() -> list[Case]:
     """Check `causal_mask(T) -> mask`: a bool (T, T) array, True where query i may NOT see key j.
 
     That is mask[i, j] = (j > i), the convention of a boolean attn_mask in
@@ -395,7 +396,7 @@ def check_causal_mask(fn: Callable[..., Any], *, quiet: bool = False) -> CheckRe
     `F.scaled_dot_product_attention` reads a boolean mask the other way round). The dtype must
     be bool.
     """
-    cases = [
+    return [
         Case(
             f"T = {t}",
             (t,),
@@ -404,15 +405,6 @@ def check_causal_mask(fn: Callable[..., Any], *, quiet: bool = False) -> CheckRe
         )
         for t in (1, 2, 5, 64)
     ]
-    return run_checks(
-        fn,
-        cases,
-        exercise="causal_mask",
-        what="bool (T, T) masks for T = 1, 2, 5, 64, True exactly where key j > query i "
-        "(nn.MultiheadAttention's attn_mask convention)",
-        hint=_CAUSAL_HINT,
-        quiet=quiet,
-    )
 
 
 def _causal_mask(T: int) -> np.ndarray:
@@ -422,27 +414,8 @@ def _causal_mask(T: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# torch helpers
+# torch cells
 # ---------------------------------------------------------------------------------------------
-
-
-def _torch() -> Any:
-    """torch, imported only when a chapter-3 check runs."""
-    import torch
-
-    return torch
-
-
-def _t(array: Any) -> Any:
-    """A float64 torch tensor with a copy of array's values."""
-    return _torch().tensor(np.asarray(array, dtype=np.float64))
-
-
-def _np(tensor: Any, like: Any) -> np.ndarray:
-    """A tensor's values as a NumPy array in the floating dtype of `like`."""
-    dtype = np.asarray(like).dtype
-    dtype = dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
-    return tensor.detach().numpy().astype(dtype)
 
 
 def _torch_cell(
@@ -453,7 +426,7 @@ def _torch_cell(
     skip_init builds it without drawing random initial weights, so a check never moves torch's
     global random state (a seeded notebook gives the same numbers whether or not it ran).
     """
-    torch = _torch()
+    torch = torch_module()
     hidden, inputs = np.shape(W_hh)[1], np.shape(W_ih)[1]
     cell = torch.nn.utils.skip_init(cell_type, inputs, hidden, dtype=torch.float64)
     with torch.no_grad():
@@ -462,5 +435,5 @@ def _torch_cell(
             (W_ih, W_hh, b_ih, b_hh),
             strict=True,
         ):
-            param.copy_(_t(value))
+            param.copy_(to_t(value))
     return cell

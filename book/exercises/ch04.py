@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from book.exercises.core import Case, CheckResult, run_checks
+from book.exercises._shared import float_dtype, to_np, to_t, tol_for, torch_module
+from book.exercises.cases import Case, Hint
+from book.exercises.check import checker
+from book.exercises.runner import call_learner
 
-# Each result here is a handful of elementwise operations or one sum: float64 agrees with torch
-# to ~1e-15. float32 carries ~7 significant digits; the references compute in float64 and round
-# once, the learner's float32 code rounds at every step.
-_TOL_F64 = {"rtol": 1e-10, "atol": 1e-12}
-_TOL_F32 = {"rtol": 1e-5, "atol": 1e-6}
+# Each result here is a handful of elementwise operations or one sum (TOL_F64, TOL_F32).
+# The diagnosis of a wrong sin probes the learner's node a few times; it never needs long.
+_DIAGNOSIS_TIME_LIMIT = 2.0
 
 # ---------------------------------------------------------------------------------------------
 # GELU derivative
@@ -39,11 +40,12 @@ _GELU_LARGE_HINT = (
     "for large |x|, tanh u is ±1: the derivative is 0 far left and 1 far right. 1 − tanh²u "
     "and 1/cosh²u both give 0 there; np.cosh overflows only past |u| ≈ 710."
 )
-_GELU_F32_HINT = (
+_GELU_F32_HINT = Hint(
     "a lambdified SymPy expression computes constants such as sqrt(2) and pi with NumPy, as "
     "float64 scalars, and those promote a float32 array to float64 (so does np.sqrt(2 / np.pi) "
     "in hand-written code; math.sqrt gives a Python float, which doesn't): convert at the end "
-    "with .astype(x.dtype)."
+    "with .astype(x.dtype).",
+    frozenset({"dtype_promoted"}),
 )
 
 # Inputs of the case that tells the tanh approximation from the exact (erf) GELU: the two
@@ -51,7 +53,14 @@ _GELU_F32_HINT = (
 _ERF_PROBE = np.array([-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0])
 
 
-def check_gelu_grad(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "gelu_grad",
+    what="values equal to torch autograd's through nn.GELU(approximate='tanh') within "
+    "rtol=1e-10 (1e-5 for float32), the tanh form and not the erf one, x up to ±20, 1-D to "
+    "3-D and 0-d arrays, float32 stays float32",
+    hint=_GELU_HINT,
+)
+def check_gelu_grad() -> list[Case]:
     """Check `gelu_grad(x) -> np.ndarray`: the derivative of GELU's tanh approximation.
 
     GELU(x) = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (GPT-2's, torch's
@@ -60,16 +69,7 @@ def check_gelu_grad(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResu
     0-d array or a NumPy scalar). It must agree with torch autograd. The derivative of the exact
     GELU, x·Φ(x), is a different function (up to ~1e-3 away) and does not pass.
     """
-    return run_checks(
-        fn,
-        _gelu_cases(),
-        exercise="gelu_grad",
-        what="values equal to torch autograd's through nn.GELU(approximate='tanh') within "
-        "rtol=1e-10 (1e-5 for float32), the tanh form and not the erf one, x up to ±20, 1-D to "
-        "3-D and 0-d arrays, float32 stays float32",
-        hint=_GELU_HINT,
-        quiet=quiet,
-    )
+    return _gelu_cases()
 
 
 def _gelu_cases() -> list[Case]:
@@ -96,7 +96,7 @@ def _gelu_cases() -> list[Case]:
             (x,),
             expected=_gelu_grad,
             hint=hint,
-            **(_TOL_F32 if x.dtype == np.float32 else _TOL_F64),
+            **tol_for(x),
         )
         for name, x, hint in inputs
     ]
@@ -113,17 +113,17 @@ def _gelu_cases() -> list[Case]:
 
 def _gelu_grad(x: np.ndarray) -> np.ndarray:
     """Reference: torch autograd through nn.GELU(approximate='tanh') in float64; x's dtype."""
-    torch = _torch()
-    xt = _t(x).requires_grad_(True)
+    torch = torch_module()
+    xt = to_t(x).requires_grad_(True)
     with torch.enable_grad():  # the notebook may have turned autograd off
         torch.nn.functional.gelu(xt, approximate="tanh").sum().backward()
-    return _np(xt.grad, x)
+    return to_np(xt.grad, x)
 
 
 def _exact_gelu_grad(x: np.ndarray) -> np.ndarray:
     """Φ(x) + x·φ(x), the derivative of the exact GELU x·Φ(x), via torch autograd in float64."""
-    torch = _torch()
-    xt = _t(x).requires_grad_(True)
+    torch = torch_module()
+    xt = to_t(x).requires_grad_(True)
     with torch.enable_grad():
         torch.nn.functional.gelu(xt).sum().backward()
     return xt.grad.numpy()
@@ -235,9 +235,20 @@ class _SinRun:
     root: Any
     inputs: dict[str, Any]
     outputs: list[Any] = field(default_factory=list)  # everything the learner's sin returned
+    # (data before, data after) of an argument whose .data the learner's sin changed, if any
+    changed: tuple[Any, Any] | None = None
 
 
-def check_sin_op(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "sin_op",
+    what="forward values and every input's .grad equal to torch autograd's within "
+    "rtol=1e-10, in expressions where sin is not the last node, is nested, follows "
+    "another node, shares its input or is used three times",
+    hint=_SIN_HINT,
+    fn_name="sin",
+    prepare=lambda sin: _sin_runner(sin),
+)
+def check_sin_op(sin: Callable[..., Any]) -> list[Case]:
     """Check `sin(x: Value) -> Value`: sine as a new operation of `book.autograd`'s engine.
 
     The operation returns a new Value holding math.sin(x.data), with parents=(x,), and sets its
@@ -248,18 +259,7 @@ def check_sin_op(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
     expression and the gradient that is wrong, and says why: no parents, no _backward, `=`
     instead of `+=`, or a missing `* out.grad`.
     """
-    if not callable(fn):
-        return run_checks(fn, [], exercise="sin_op", quiet=quiet)  # explains what to pass
-    return run_checks(
-        _sin_runner(fn),
-        _sin_cases(fn),
-        exercise="sin_op",
-        what="forward values and every input's .grad equal to torch autograd's within "
-        "rtol=1e-10, in expressions where sin is not the last node, is nested, follows "
-        "another node, shares its input or is used three times",
-        hint=_SIN_HINT,
-        quiet=quiet,
-    )
+    return _sin_cases(sin)
 
 
 def _sin_cases(sin: Callable[..., Any]) -> list[Case]:
@@ -293,7 +293,10 @@ def _sin_runner(sin: Callable[..., Any]) -> Callable[..., _SinRun]:
             run.inputs["y"] = Value(y, label="y")
 
         def recorded(v: Any) -> Any:
+            before = v.data
             out = sin(v)
+            if run.changed is None and v.data != before:
+                run.changed = (before, v.data)
             run.outputs.append(out)
             return out
 
@@ -309,6 +312,13 @@ def _sin_judge(sin: Callable[..., Any]) -> Callable[..., str | None]:
     """The property check of a case: the output's value and each input's gradient vs torch."""
 
     def judge(run: _SinRun, expression: str, x: float, y: float | None = None) -> str | None:
+        if run.changed is not None:
+            before, after = run.changed
+            return (
+                f"your sin changed its argument's .data in place (from {_fmt(before)} to "
+                f"{_fmt(after)}): an operation leaves its input as it is and puts its result in a "
+                "new node, out = Value(math.sin(x.data), parents=(x,), op='sin')."
+            )
         bad = [out for out in run.outputs if not _is_value(out)]
         if bad and bad[0] is None:
             return "your sin returned None, not a Value: did you forget to `return out`?"
@@ -346,45 +356,52 @@ def _diagnose_sin(sin: Callable[..., Any]) -> str | None:
     """Find the classic mistake in the learner's sin by probing one node by hand; None if unsure.
 
     The probes call the node's _backward directly with chosen x.grad and out.grad, which tells
-    "no * out.grad" (the result ignores out.grad) from "=" (it ignores what x.grad held).
+    "no * out.grad" (the result ignores out.grad) from "=" (it ignores what x.grad held). They
+    run the learner's code, so under a time limit and with anything it raises caught: a
+    diagnosis is optional, and never breaks or hangs the check.
     """
+    call = call_learner(_probe_sin, (sin,), limit=_DIAGNOSIS_TIME_LIMIT)
+    if call.finished and call.error is None and isinstance(call.value, str):
+        return call.value
+    return None
+
+
+def _probe_sin(sin: Callable[..., Any]) -> str | None:
+    """The probes of _diagnose_sin; may raise or hang, as they run the learner's code."""
     Value = _value_class()
     a = 0.7
     want = math.cos(a)
-    try:
-        x = Value(a)
-        out = sin(x)
-        parents = tuple(getattr(out, "parents", ()))
-        if not any(p is x for p in parents):
-            return _SIN_NO_PARENTS.format(parents="it is ()" if not parents else "it has others")
-        if out._backward is Value(0.0)._backward:  # still the leaf's do-nothing default
-            return _SIN_NO_BACKWARD
+    x = Value(a)
+    out = sin(x)
+    parents = tuple(getattr(out, "parents", ()))
+    if not any(p is x for p in parents):
+        return _SIN_NO_PARENTS.format(parents="it is ()" if not parents else "it has others")
+    if out._backward is Value(0.0)._backward:  # still the leaf's do-nothing default
+        return _SIN_NO_BACKWARD
 
-        def backward_once(x_grad: float, out_grad: float) -> float:
-            x.grad, out.grad = x_grad, out_grad
-            out._backward()
-            return float(x.grad)
+    def backward_once(x_grad: float, out_grad: float) -> float:
+        x.grad, out.grad = x_grad, out_grad
+        out._backward()
+        return float(x.grad)
 
-        once = backward_once(0.0, 1.0)
-        if once == 0.0:
-            return _SIN_BACKWARD_DOES_NOTHING
-        if not _close(once, want):
-            cause = _SIN_WRONG_LOCAL.format(x=a, got=once, want=want)
-            if _close(once, math.cos(math.sin(a))):
-                cause += " That is cos(out.data): take the cosine of the input, x.data."
-            return cause
-        if _close(backward_once(0.0, 2.5), want):
-            return _SIN_NO_OUT_GRAD
-        if _close(backward_once(1.0, 1.0), want):
-            return _SIN_ASSIGNS
-    except Exception:  # whatever the learner's code does, a diagnosis is optional
-        return None
+    once = backward_once(0.0, 1.0)
+    if once == 0.0:
+        return _SIN_BACKWARD_DOES_NOTHING
+    if not _close(once, want):
+        cause = _SIN_WRONG_LOCAL.format(x=a, got=once, want=want)
+        if _close(once, math.cos(math.sin(a))):
+            cause += " That is cos(out.data): take the cosine of the input, x.data."
+        return cause
+    if _close(backward_once(0.0, 2.5), want):
+        return _SIN_NO_OUT_GRAD
+    if _close(backward_once(1.0, 1.0), want):
+        return _SIN_ASSIGNS
     return None
 
 
 def _sin_reference(expression: str, x: float, y: float | None) -> tuple[float, dict[str, float]]:
     """The expression's value and d(value)/d(input) for each input, by torch autograd (float64)."""
-    torch = _torch()
+    torch = torch_module()
     inputs = {"x": torch.tensor(x, dtype=torch.float64, requires_grad=True)}
     if y is not None:
         inputs["y"] = torch.tensor(y, dtype=torch.float64, requires_grad=True)
@@ -460,13 +477,22 @@ _MASKED_ALL_PADDING_HINT = (
     "divide by np.maximum(count, 1), since the sum is 0 there anyway. "
     "(np.where(count > 0, sum / count, 0) still computes 0 / 0 first, and warns.)"
 )
-_MASKED_F32_HINT = (
+_MASKED_F32_HINT = Hint(
     "the count of real tokens is an integer array (int64), and float32 / int64 gives float64 "
-    "in NumPy: convert the counts with .astype(h.dtype) before dividing."
+    "in NumPy: convert the counts with .astype(h.dtype) before dividing.",
+    frozenset({"dtype_promoted"}),
 )
 
 
-def check_masked_mean(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "masked_mean",
+    what="(B, E) means over the real tokens within rtol=1e-10 (1e-5 for float32), padding at "
+    "the end or the start, rows of different lengths, an all-padding row giving zeros, "
+    "B = T = 1, float32 stays float32",
+    hint=_MASKED_MEAN_HINT,
+    prepare=lambda fn: _zero_division_raises(fn),
+)
+def check_masked_mean() -> list[Case]:
     """Check `masked_mean(h, pad_mask) -> np.ndarray`: the mean over the real tokens of each row.
 
     h is (B, T, E), pad_mask a bool (B, T) array, True at padding (PyTorch's convention, as
@@ -474,16 +500,7 @@ def check_masked_mean(fn: Callable[..., Any], *, quiet: bool = False) -> CheckRe
     False. A row that is all padding gives zeros, without dividing by zero (the checker turns
     NumPy's division warnings into errors). float32 stays float32.
     """
-    return run_checks(
-        _zero_division_raises(fn),
-        _masked_mean_cases(),
-        exercise="masked_mean",
-        what="(B, E) means over the real tokens within rtol=1e-10 (1e-5 for float32), padding at "
-        "the end or the start, rows of different lengths, an all-padding row giving zeros, "
-        "B = T = 1, float32 stays float32",
-        hint=_MASKED_MEAN_HINT,
-        quiet=quiet,
-    )
+    return _masked_mean_cases()
 
 
 def _zero_division_raises(fn: Any) -> Any:
@@ -493,8 +510,6 @@ def _zero_division_raises(fn: Any) -> Any:
     right, computes 0 / 0 first and prints a RuntimeWarning in the notebook; the checker treats
     the division itself as the failure.
     """
-    if not callable(fn):
-        return fn  # run_checks explains what to pass instead
 
     @functools.wraps(fn)
     def strict(*args: Any, **kwargs: Any) -> Any:
@@ -547,7 +562,7 @@ def _masked_mean_cases() -> list[Case]:
             args,
             expected=_masked_mean,
             hint=hint,
-            **(_TOL_F32 if args[0].dtype == np.float32 else _TOL_F64),
+            **tol_for(args[0]),
         )
         for name, args, hint in inputs
     ]
@@ -563,7 +578,7 @@ def _masked_mean(h: np.ndarray, pad_mask: np.ndarray) -> np.ndarray:
     keep = ~np.asarray(pad_mask, dtype=bool)  # (B, T): True at real tokens
     sums = (np.asarray(h, dtype=np.float64) * keep[:, :, None]).sum(axis=1)  # (B, E)
     counts = np.maximum(keep.sum(axis=1, keepdims=True), 1)  # (B, 1)
-    return (sums / counts).astype(_float_dtype(h))
+    return (sums / counts).astype(float_dtype(h))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,13 +598,20 @@ _CE_LARGE_HINT = (
     "np.exp(1000) overflows to inf, and inf / inf is nan: subtract each row's maximum first "
     "(z - z.max(axis=1, keepdims=True)), which leaves softmax unchanged."
 )
-_CE_F32_HINT = (
+_CE_F32_HINT = Hint(
     "np.eye(C) and np.zeros((B, C)) are float64 and promote a float32 result: give them "
-    "dtype=logits.dtype, or subtract 1 at [np.arange(B), targets] in a copy of p."
+    "dtype=logits.dtype, or subtract 1 at [np.arange(B), targets] in a copy of p.",
+    frozenset({"dtype_promoted"}),
 )
 
 
-def check_softmax_cross_entropy_grad(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "softmax_cross_entropy_grad",
+    what="(B, C) gradients equal to torch autograd's through F.cross_entropy (mean) within "
+    "rtol=1e-10 (1e-5 for float32), B = 1, C = 2, logits of ±1000, float32 stays float32",
+    hint=_CE_HINT,
+)
+def check_softmax_cross_entropy_grad() -> list[Case]:
     """Check `softmax_cross_entropy_grad(logits, targets) -> np.ndarray`: dL/dlogits, (B, C).
 
     logits is (B, C), targets (B,) integer class indices; L is the MEAN cross-entropy over the
@@ -597,15 +619,7 @@ def check_softmax_cross_entropy_grad(fn: Callable[..., Any], *, quiet: bool = Fa
     (softmax(logits) − one_hot(targets)) / B. It must agree with torch autograd, stay finite for
     logits of ±1000 and keep the logits' dtype.
     """
-    return run_checks(
-        fn,
-        _ce_cases(),
-        exercise="softmax_cross_entropy_grad",
-        what="(B, C) gradients equal to torch autograd's through F.cross_entropy (mean) within "
-        "rtol=1e-10 (1e-5 for float32), B = 1, C = 2, logits of ±1000, float32 stays float32",
-        hint=_CE_HINT,
-        quiet=quiet,
-    )
+    return _ce_cases()
 
 
 def _ce_cases() -> list[Case]:
@@ -635,7 +649,7 @@ def _ce_cases() -> list[Case]:
             args,
             expected=_ce_grad,
             hint=hint,
-            **(_TOL_F32 if args[0].dtype == np.float32 else _TOL_F64),
+            **tol_for(args[0]),
         )
         for name, args, hint in inputs
     ]
@@ -648,37 +662,9 @@ def _int32(args: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]
 
 def _ce_grad(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Reference: autograd of F.cross_entropy (reduction='mean') in float64; logits' dtype."""
-    torch = _torch()
-    z = _t(logits).requires_grad_(True)
+    torch = torch_module()
+    z = to_t(logits).requires_grad_(True)
     with torch.enable_grad():
         t = torch.as_tensor(np.asarray(targets, dtype=np.int64))
         torch.nn.functional.cross_entropy(z, t).backward()
-    return _np(z.grad, logits)
-
-
-# ---------------------------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------------------------
-
-
-def _torch() -> Any:
-    """torch, imported only when a chapter-4 check runs."""
-    import torch
-
-    return torch
-
-
-def _t(array: Any) -> Any:
-    """A float64 torch tensor with a copy of array's values."""
-    return _torch().tensor(np.asarray(array, dtype=np.float64))
-
-
-def _np(tensor: Any, like: Any) -> np.ndarray:
-    """A tensor's values as a NumPy array in the floating dtype of `like`."""
-    return tensor.detach().numpy().astype(_float_dtype(like))
-
-
-def _float_dtype(x: Any) -> np.dtype:
-    """x's dtype if it is floating point, else float64 (what NumPy gives for ints)."""
-    dtype = np.asarray(x).dtype
-    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+    return to_np(z.grad, logits)

@@ -9,14 +9,15 @@ only when a check runs.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from book.exercises.core import Case, CheckResult, run_checks
-
-_TOL_F32 = {"rtol": 1e-5, "atol": 1e-6}
+from book.exercises._shared import TOL_F32, torch_module
+from book.exercises.cases import Case
+from book.exercises.check import checker
 
 # ---------------------------------------------------------------------------------------------
 # Top-k and top-p
@@ -39,8 +40,7 @@ def _kept_counts(expected_fn: Callable[..., Any]) -> Callable[..., str | None]:
     """A property check that names the row whose number of kept tokens is wrong."""
 
     def check(out: Any, logits: Any, *args: Any) -> str | None:
-        import torch
-
+        torch = torch_module()
         if not isinstance(out, torch.Tensor) or out.shape != logits.shape:
             return None  # the value comparison reports type and shape
         want = torch.isfinite(expected_fn(logits.clone(), *args)).sum(-1)
@@ -66,60 +66,60 @@ def _ref_top_p(logits: Any, p: float) -> Any:
 
 
 def _logit_rows() -> Any:
-    import torch
-
+    torch = torch_module()
     g = torch.Generator().manual_seed(5)
     return torch.randn(4, 12, generator=g) * 2
 
 
-def check_top_k_filter(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "top_k_filter",
+    what="the same logits and -inf as book.textgen.top_k_filter, per row, ties kept, k = 1 and "
+    "k >= V",
+    hint=_TOP_K_HINT,
+)
+def check_top_k_filter() -> list[Case]:
     """Check `top_k_filter(logits (B, V), k) -> (B, V)`: logits below the k-th largest of
     their row become -inf, the rest are unchanged (ties with the k-th largest are kept)."""
-    import torch
-
+    torch = torch_module()
+    case = functools.partial(Case, expected=_ref_top_k, check=_kept_counts(_ref_top_k), **TOL_F32)
     hand = torch.tensor([[1.0, 3.0, 2.0, 0.5], [9.0, 8.0, 7.0, 1.0]])
     ties = torch.tensor([[2.0, 1.0, 2.0, 2.0, 0.0]])
-    cases = [
-        Case("one row, k = 2", (hand[:1].clone(), 2), expected=_ref_top_k,
+    return [
+        case("one row, k = 2", (hand[:1].clone(), 2),
              hint="[1, 3, 2, 0.5] with k = 2 keeps 3 and 2: [-inf, 3, 2, -inf]."),
-        Case("two rows, each with its own threshold", (hand.clone(), 2), expected=_ref_top_k),
-        Case("k = 1 is greedy", (_logit_rows(), 1), expected=_ref_top_k),
-        Case("k >= V keeps everything", (_logit_rows(), 12), expected=_ref_top_k),
-        Case("ties with the k-th largest are kept", (ties, 2), expected=_ref_top_k,
+        case("two rows, each with its own threshold", (hand.clone(), 2)),
+        case("k = 1 is greedy", (_logit_rows(), 1)),
+        case("k >= V keeps everything", (_logit_rows(), 12)),
+        case("ties with the k-th largest are kept", (ties, 2),
              hint="three logits equal 2.0, the 2nd largest: all three stay."),
-        Case("random rows, k = 5", (_logit_rows(), 5), expected=_ref_top_k),
+        case("random rows, k = 5", (_logit_rows(), 5)),
     ]
-    cases = [Case(c.name, c.args, expected=c.expected, hint=c.hint, dtype="exact",
-                  check=_kept_counts(_ref_top_k), **_TOL_F32) for c in cases]
-    return run_checks(fn, cases, exercise="top_k_filter",
-                      what="the same logits and -inf as book.textgen.top_k_filter, per row, "
-                      "ties kept, k = 1 and k >= V", hint=_TOP_K_HINT, quiet=quiet)
 
 
-def check_top_p_filter(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "top_p_filter",
+    what="the same logits and -inf as book.textgen.top_p_filter, per row, at least one token "
+    "kept, p = 1 keeps all",
+    hint=_TOP_P_HINT,
+)
+def check_top_p_filter() -> list[Case]:
     """Check `top_p_filter(logits (B, V), p) -> (B, V)`: keep the smallest set of most probable
     tokens whose probability reaches p (at least one token), the rest become -inf."""
-    import torch
-
+    torch = torch_module()
+    case = functools.partial(Case, expected=_ref_top_p, check=_kept_counts(_ref_top_p), **TOL_F32)
     probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
-    cases = [
-        Case("p = 0.7 keeps 0.5 and 0.3", (probs.log(), 0.7), expected=_ref_top_p,
+    return [
+        case("p = 0.7 keeps 0.5 and 0.3", (probs.log(), 0.7),
              hint="probabilities [0.5, 0.3, 0.15, 0.05]: 0.5 < 0.7, so 0.3 is needed too "
              "(0.8 >= 0.7); 0.15 and 0.05 go."),
-        Case("p = 0.5 keeps the top token only", (probs.log(), 0.5), expected=_ref_top_p,
+        case("p = 0.5 keeps the top token only", (probs.log(), 0.5),
              hint="0.5 alone already reaches p = 0.5: the mass before the 2nd token is 0.5, "
              "not < 0.5."),
-        Case("a small p still keeps one token", (probs.log(), 0.1), expected=_ref_top_p),
-        Case("p = 1 keeps everything", (_logit_rows(), 1.0), expected=_ref_top_p),
-        Case("logits, not probabilities: softmax first", (probs.log() + 3.0, 0.7),
-             expected=_ref_top_p),
-        Case("random rows, p = 0.9", (_logit_rows(), 0.9), expected=_ref_top_p),
+        case("a small p still keeps one token", (probs.log(), 0.1)),
+        case("p = 1 keeps everything", (_logit_rows(), 1.0)),
+        case("logits, not probabilities: softmax first", (probs.log() + 3.0, 0.7)),
+        case("random rows, p = 0.9", (_logit_rows(), 0.9)),
     ]
-    cases = [Case(c.name, c.args, expected=c.expected, hint=c.hint,
-                  check=_kept_counts(_ref_top_p), **_TOL_F32) for c in cases]
-    return run_checks(fn, cases, exercise="top_p_filter",
-                      what="the same logits and -inf as book.textgen.top_p_filter, per row, "
-                      "at least one token kept, p = 1 keeps all", hint=_TOP_P_HINT, quiet=quiet)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,33 +140,34 @@ def _ref_causal(q: Any, k: Any, v: Any) -> Any:
     return F.scaled_dot_product_attention(q, k, v, is_causal=True)
 
 
-def check_causal_attention(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "causal_attention",
+    what="equal to F.scaled_dot_product_attention(q, k, v, is_causal=True) within 1e-5, "
+    "several heads and sequences, large scores",
+    hint=_CAUSAL_HINT,
+)
+def check_causal_attention() -> list[Case]:
     """Check `causal_attention(q, k, v) -> (B, nh, T, hs)`: softmax(q kᵀ/√hs + mask) v, where the
     mask stops position t from attending to positions after t."""
-    import torch
-
+    torch = torch_module()
     g = torch.Generator().manual_seed(7)
 
     def qkv(*shape: int) -> tuple[Any, Any, Any]:
         return tuple(torch.randn(*shape, generator=g) for _ in range(3))
 
+    case = functools.partial(Case, expected=_ref_causal, **TOL_F32)
     q1, k1, v1 = qkv(1, 1, 4, 2)
     q2, k2, v2 = qkv(2, 3, 6, 4)
     big = tuple(10 * t for t in qkv(2, 2, 5, 8))
-    cases = [
-        Case("one head, T = 4", (q1, k1, v1), expected=_ref_causal,
+    return [
+        case("one head, T = 4", (q1, k1, v1),
              hint="the first output row must equal v[..., 0, :]: position 0 sees only itself."),
-        Case("2 sequences x 3 heads, T = 6", (q2, k2, v2), expected=_ref_causal,
+        case("2 sequences x 3 heads, T = 6", (q2, k2, v2),
              hint="scale by sqrt of the head size, q.size(-1), not of T."),
-        Case("large scores stay finite", big, expected=_ref_causal,
+        case("large scores stay finite", big,
              hint="use -inf (or torch.finfo(dtype).min) for masked scores and let softmax "
              "subtract the max; do not exponentiate the raw scores yourself."),
     ]
-    cases = [Case(c.name, c.args, expected=c.expected, hint=c.hint, **_TOL_F32) for c in cases]
-    return run_checks(fn, cases, exercise="causal_attention",
-                      what="equal to F.scaled_dot_product_attention(q, k, v, is_causal=True) "
-                      "within 1e-5, several heads and sequences, large scores",
-                      hint=_CAUSAL_HINT, quiet=quiet)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,27 +186,26 @@ def _ref_bpc(token_losses: Any, n_chars: int) -> float:
     return float(sum(float(x) for x in token_losses)) / math.log(2) / n_chars
 
 
-def check_bits_per_char(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+@checker(
+    "bits_per_char",
+    what="total nats / ln 2 / characters, for lists and tensors",
+    hint=_BPC_HINT,
+)
+def check_bits_per_char() -> list[Case]:
     """Check `bits_per_char(token_losses, n_chars) -> float`: the total cross-entropy of a text
     (nats per token, one per token) in bits, divided by the text's number of characters."""
-    import torch
-
+    torch = torch_module()
     g = torch.Generator().manual_seed(3)
     losses = torch.rand(50, generator=g) * 4
-    cases = [
-        Case("a character model: one token per character",
-             ([math.log(2)] * 8, 8), expected=1.0,
+    case = functools.partial(Case, dtype="any", rtol=1e-6, atol=1e-9)
+    return [
+        case("a character model: one token per character", ([math.log(2)] * 8, 8),
+             expected=1.0,
              hint="8 characters, each predicted with P = 1/2: exactly 1 bit per character."),
-        Case("a BPE model: 3 tokens for 12 characters",
-             ([math.log(4)] * 3, 12), expected=0.5,
+        case("a BPE model: 3 tokens for 12 characters", ([math.log(4)] * 3, 12), expected=0.5,
              hint="3 tokens at 2 bits each is 6 bits for 12 characters: 0.5 bits per character."),
-        Case("a tensor of 50 losses, 140 characters", (losses, 140), expected=_ref_bpc),
+        case("a tensor of 50 losses, 140 characters", (losses, 140), expected=_ref_bpc),
     ]
-    cases = [Case(c.name, c.args, expected=c.expected, hint=c.hint, dtype="any", rtol=1e-6,
-                  atol=1e-9) for c in cases]
-    return run_checks(fn, cases, exercise="bits_per_char",
-                      what="total nats / ln 2 / characters, for lists and tensors",
-                      hint=_BPC_HINT, quiet=quiet)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,34 +228,35 @@ def _ref_bpe_step(ids: list[int], new_id: int) -> tuple[tuple[int, int], list[in
     return pair, merge_pair(ids, pair, new_id)
 
 
-def check_bpe_merge_step(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+def _plain_pair_and_list(out: Any, *args: Any) -> str | None:
+    """bpe_merge_step returns a tuple (pair, new_ids): a tuple of two ids and a list."""
+    if not (isinstance(out, tuple) and len(out) == 2):
+        return "return a tuple (pair, new_ids)"
+    pair, new = out
+    if not (isinstance(pair, tuple) and len(pair) == 2):
+        return f"the pair must be a tuple of two ids, got {pair!r}"
+    if not isinstance(new, list):
+        return f"new_ids must be a list of ints, got {type(new).__name__}"
+    return None
+
+
+@checker(
+    "bpe_merge_step",
+    what="the most frequent pair (ties: the smallest), merged left to right without overlaps",
+    hint=_BPE_HINT,
+)
+def check_bpe_merge_step() -> list[Case]:
     """Check `bpe_merge_step(ids, new_id) -> (pair, new_ids)`: the most frequent adjacent pair
-    (ties: the smallest pair) and ids with every occurrence, left to right, replaced by new_id."""
-
-    def as_plain(out: Any, *args: Any) -> str | None:
-        if not (isinstance(out, tuple) and len(out) == 2):
-            return "return a tuple (pair, new_ids)"
-        pair, new = out
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            return f"the pair must be a tuple of two ids, got {pair!r}"
-        if not isinstance(new, list):
-            return f"new_ids must be a list of ints, got {type(new).__name__}"
-        return None
-
-    cases = [
-        Case("'abab c ab'", ([0, 1, 0, 1, 2, 0, 1], 3), expected=_ref_bpe_step,
+    (ties: the smallest pair) and ids with every occurrence, left to right, replaced by new_id.
+    The ids are ints; the pair is a tuple and new_ids a list."""
+    case = functools.partial(Case, expected=_ref_bpe_step, check=_plain_pair_and_list)
+    return [
+        case("'abab c ab'", ([0, 1, 0, 1, 2, 0, 1], 3),
              hint="(0, 1) occurs 3 times: merged, [3, 3, 2, 3]."),
-        Case("a tie goes to the smaller pair", ([4, 2, 9, 1, 4, 2, 9, 1], 10),
-             expected=_ref_bpe_step,
+        case("a tie goes to the smaller pair", ([4, 2, 9, 1, 4, 2, 9, 1], 10),
              hint="(4, 2), (2, 9) and (9, 1) occur twice each: (2, 9) is the smallest."),
-        Case("a run: occurrences do not overlap", ([5, 5, 5, 5, 5, 1], 6),
-             expected=_ref_bpe_step,
+        case("a run: occurrences do not overlap", ([5, 5, 5, 5, 5, 1], 6),
              hint="(5, 5) occurs 4 times in 5, 5, 5, 5, 5; merging left to right gives "
              "[6, 6, 5, 1]."),
-        Case("the chunk of a word", ([7, 3, 8, 3, 8, 3, 8, 2], 9), expected=_ref_bpe_step),
+        case("the chunk of a word", ([7, 3, 8, 3, 8, 3, 8, 2], 9)),
     ]
-    cases = [Case(c.name, c.args, expected=c.expected, hint=c.hint, check=as_plain)
-             for c in cases]
-    return run_checks(fn, cases, exercise="bpe_merge_step",
-                      what="the most frequent pair (ties: the smallest), merged left to right "
-                      "without overlaps", hint=_BPE_HINT, quiet=quiet)

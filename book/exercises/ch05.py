@@ -127,7 +127,7 @@ def check_top_p_filter() -> list[Case]:
 # ---------------------------------------------------------------------------------------------
 
 _CAUSAL_HINT = (
-    "scores = q @ k.transpose(-2, -1) / sqrt(hs), shape (..., T, T); build a lower-triangular "
+    "scores = q @ k.transpose(-2, -1) / sqrt(hd), shape (..., T, T); build a lower-triangular "
     "boolean mask with torch.tril(torch.ones(T, T, dtype=torch.bool)) and set the scores above "
     "the diagonal (the future: key index > query index) to -inf before the softmax over the "
     "last dimension; then multiply by v."
@@ -147,7 +147,7 @@ def _ref_causal(q: Any, k: Any, v: Any) -> Any:
     hint=_CAUSAL_HINT,
 )
 def check_causal_attention() -> list[Case]:
-    """Check `causal_attention(q, k, v) -> (B, nh, T, hs)`: softmax(q kᵀ/√hs + mask) v, where the
+    """Check `causal_attention(q, k, v) -> (B, nh, T, hd)`: softmax(q kᵀ/√hd + mask) v, where the
     mask stops position t from attending to positions after t."""
     torch = torch_module()
     g = torch.Generator().manual_seed(7)

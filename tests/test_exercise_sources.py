@@ -254,15 +254,20 @@ def test_no_displayed_source_contains_an_exercise_solution(chapter):
 
 
 def test_the_similarity_measure_recognises_a_solution(tmp_path):
-    # the package's soft_lookup is the exercise's answer (plus the scores): it must be caught
+    # an answer shown with its comments changed and one line added is still the answer;
+    # a different function of the same chapter is not
     from book import concepts
 
-    answer = body_tokens(solution_functions(ROOT / "chapters" / "02_core_concepts.ipynb")
-                         ["soft_lookup"])
-    shown = [n for n in ast.walk(ast.parse(inspect.getsource(concepts.soft_lookup)))
-             if isinstance(n, ast.FunctionDef)][0]
-    assert difflib.SequenceMatcher(None, body_tokens(shown), answer,
+    solution = solution_functions(ROOT / "chapters" / "02_core_concepts.ipynb")["soft_lookup"]
+    answer = body_tokens(solution)
+    edited = ast.parse(ast.unparse(solution)).body[0]
+    edited.body.insert(1, ast.parse("temperature = float(temperature)").body[0])
+    assert difflib.SequenceMatcher(None, body_tokens(edited), answer,
                                    autojunk=False).ratio() >= SAME_CODE
+    other = [n for n in ast.walk(ast.parse(inspect.getsource(concepts.two_spirals)))
+             if isinstance(n, ast.FunctionDef)][0]
+    assert difflib.SequenceMatcher(None, body_tokens(other), answer,
+                                   autojunk=False).ratio() < SAME_CODE
 
 
 def test_displays_finds_every_way_of_showing_code():

@@ -24,9 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from book.env import seed_everything
+from book.env import progress_bar, seed_everything
 from book.np_nn import sinusoidal_positions
 from book.np_nn.functional import softmax
 from book.np_nn.optim import Adam
@@ -366,7 +365,7 @@ def train_classifier(model: nn.Module, data: EncodedData, *, epochs: int, lr: fl
              if schedule == "cosine" else None)
     history = {"train_loss": [], "val_loss": [], "val_acc": [], "epoch_s": [], "best_epoch": 0}
     best_loss, best_state = float("inf"), None
-    bar = tqdm(total=epochs * steps_per_epoch, disable=not progress, desc=type(model).__name__)
+    bar = progress_bar(epochs * steps_per_epoch, type(model).__name__, progress)
     for epoch in range(epochs):
         start, total_loss = time.perf_counter(), 0.0
         model.train()
@@ -380,7 +379,8 @@ def train_classifier(model: nn.Module, data: EncodedData, *, epochs: int, lr: fl
             if sched is not None:
                 sched.step()
             total_loss += loss.item() * len(index)
-            bar.update(1)
+            if bar is not None:
+                bar.update(1)
         logits = predict_logits(model, data.val, device)      # (N_val, C)
         val_loss = F.cross_entropy(logits, data.val.labels).item()
         val_acc = (logits.argmax(-1) == data.val.labels).float().mean().item()
@@ -388,12 +388,14 @@ def train_classifier(model: nn.Module, data: EncodedData, *, epochs: int, lr: fl
         history["val_loss"].append(val_loss)
         history["val_acc"].append(val_acc)
         history["epoch_s"].append(time.perf_counter() - start)
-        bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", val_loss=f"{val_loss:.3f}",
-                        val_acc=f"{val_acc:.3f}")
+        if bar is not None:
+            bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", val_loss=f"{val_loss:.3f}",
+                            val_acc=f"{val_acc:.3f}")
         if val_loss < best_loss:
             best_loss, history["best_epoch"] = val_loss, epoch + 1
             best_state = copy.deepcopy(model.state_dict())
-    bar.close()
+    if bar is not None:
+        bar.close()
     model.load_state_dict(best_state)
     return history
 

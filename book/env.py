@@ -97,3 +97,23 @@ def setup(seed: int = 0) -> "torch.device | None":
         output.enable_custom_widget_manager()
     print(report())
     return device() if torch is not None else None
+
+
+def progress_bar(total: int, desc: str, enabled: bool = True, updates: int = 20, **kwargs):
+    """A tqdm bar (a widget in Jupyter) that redraws about `updates` times in all, however fast
+    or slow the machine is; None when not `enabled`.
+
+    In a notebook every redraw is a message from the kernel. tqdm redraws by the clock (every
+    0.1 s), so a slow or busy machine sends many more of them, and a runner that reads them only
+    after the cell (nbval) can find its queue overflowed and the cell's end lost. Counting in
+    steps keeps the number of messages the same on every machine.
+    """
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm  # imported when wanted: a bare GPU box may lack it
+
+    every = max(1, total // max(1, updates))
+    # miniters without mininterval: redraw after every `every` steps; an infinite maxinterval
+    # stops tqdm's monitor thread from switching back to clock-driven redraws on a slow machine
+    return tqdm(total=total, desc=desc, miniters=every, mininterval=0, maxinterval=float("inf"),
+                **kwargs)

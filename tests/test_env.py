@@ -46,3 +46,20 @@ def test_in_colab_is_false_here(monkeypatch):
     assert env.in_colab() is False
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-test")
     assert env.in_colab() is True
+
+
+def test_progress_bar_redraws_a_fixed_number_of_times_however_slow_the_machine():
+    import io
+
+    for seconds_per_step in (0.0, 5.0):  # a fast machine, and one 5 s a step
+        out = io.StringIO()
+        bar = env.progress_bar(1000, "t", updates=20, file=out)
+        clock = [bar.start_t]
+        bar._time = lambda: clock[0]  # tqdm's clock, faked: the test cannot depend on speed
+        for _ in range(1000):
+            clock[0] += seconds_per_step
+            bar.update()
+        bar.close()
+        redraws = out.getvalue().count("\r")
+        assert 20 <= redraws <= 24, (seconds_per_step, redraws)
+    assert env.progress_bar(10, "t", enabled=False) is None

@@ -17,6 +17,7 @@ import numpy as np
 from book.exercises._shared import to_np, to_t, tol_for, torch_module
 from book.exercises.cases import MATHS_KINDS, STRUCTURE_KINDS, Case, Hint
 from book.exercises.check import checker
+from book.np_nn import softmax
 
 # Forward passes are a few matrix products and elementwise functions (TOL_F64, TOL_F32).
 # Gradients add up products over the batch and the hidden units, and some entries come out of
@@ -306,11 +307,11 @@ def _softmax_backward_cases() -> list[Case]:
     rng = np.random.default_rng(35)
 
     def probs(shape: tuple[int, ...], axis: int = -1) -> np.ndarray:
-        return _softmax(rng.normal(scale=2.0, size=shape), axis)
+        return softmax(rng.normal(scale=2.0, size=shape), axis)
 
     scores = rng.normal(scale=2.0, size=(2, 3, 5, 5))  # (B, heads, T, T)
     scores[..., np.triu(np.ones((5, 5), dtype=bool), k=1)] = -np.inf
-    attention = _softmax(scores, -1)  # zeros above the diagonal
+    attention = softmax(scores, -1)  # zeros above the diagonal
     p32 = probs((3, 7)).astype(np.float32)
     big = f"a large batch ({_BIG_ROWS} × {_BIG_N}) without an n × n Jacobian"
     # name, p, axis (None: left to the default), case hint, memory limit (None: none)
@@ -340,12 +341,6 @@ def _softmax_backward_cases() -> list[Case]:
             )
         )
     return cases
-
-
-def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
-    """Softmax in float64 (-inf scores get probability 0), for building inputs."""
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
 
 
 def _softmax_backward(p: np.ndarray, dp: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -227,7 +227,7 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
     loss_sum, n_loss = torch.tensor(float(state.running_loss[0]), device=device), \
         state.running_loss[1]
     start_step, end = step, cfg.max_iters if stop_at is None else min(stop_at, cfg.max_iters)
-    bar = _progress_bar(end - step, progress)
+    bar = env.progress_bar(end - step, "train", progress)
     t_loop = time.perf_counter()
 
     def checkpoint() -> None:
@@ -281,12 +281,3 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
         steady_tps = (step - steady[0]) * cfg.batch_size * T / (t_end - steady[1])
     return TrainLog(history, step, (step - start_step) * cfg.batch_size * T, t_end - t_loop,
                     steady_tps)
-
-
-def _progress_bar(total: int, enabled: bool):
-    """A tqdm bar, or None; tqdm is imported only when wanted (a bare GPU box may lack it)."""
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="train")

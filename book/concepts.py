@@ -43,7 +43,7 @@ def gradient_norms_by_distance(layer, T: int = 100, B: int = 32, seed: int = 0) 
 
     Runs `layer` (a book.np_nn.recurrent RNN or LSTM) over B random sequences of length T,
     takes the loss L = u · h_T with a random unit vector u per sequence, backpropagates through
-    time, and returns the batch mean of ‖∂L/∂x_{T-1-k}‖ for k = 0 .. T-1.
+    time, and returns the batch mean of ‖∂L/∂x_{T-k}‖ for k = 0 .. T-1 (inputs x_1 .. x_T).
     """
     rng = np.random.default_rng(seed)
     I, H = layer.input_size, layer.hidden_size

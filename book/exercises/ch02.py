@@ -169,9 +169,9 @@ def _sgns_step(W_in: np.ndarray, W_out: np.ndarray, centre: int, context: int,
 
 _RNN_HINT = (
     "run the RNN forward and keep every h_t. The gradient of L = u·h_T starts as g = u at the "
-    "last step. Going back from t = T-1 to 0: da = g * (1 - h_t**2) (through the tanh), the "
+    "last step. Going back from t = T to 1: da = g * (1 - h_t**2) (through the tanh), the "
     "gradient for x_t is W_ih.T @ da, and the gradient handed to h_{t-1} is W_hh.T @ da. "
-    "Return the norms np.linalg.norm(dx_t) in time order, t = 0 first."
+    "Return the norms np.linalg.norm(dx_t) in time order, x_1 (row x[0]) first."
 )
 _VANISH_HINT = (
     "over 40 steps the gradient shrinks by many orders of magnitude; each value is compared "
@@ -187,8 +187,9 @@ _VANISH_HINT = (
 )
 def check_rnn_grad_norms() -> list[Case]:
     """Check `rnn_grad_norms(x, W_ih, W_hh, b, u) -> norms (T,)`: for the RNN
-    h_t = tanh(W_ih x_t + W_hh h_{t-1} + b) from h_{-1} = 0 over x (T, I), the norms
-    ‖∂(u·h_{T-1})/∂x_t‖ for t = 0 .. T-1, in time order. It must agree with torch autograd."""
+    h_t = tanh(W_ih x_t + W_hh h_{t-1} + b), t = 1 .. T, from h_0 = 0 over x (T, I) (row x[t - 1]
+    is x_t), the norms ‖∂(u·h_T)/∂x_t‖ for t = 1 .. T, in time order. It must agree with torch
+    autograd."""
     return _rnn_cases()
 
 

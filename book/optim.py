@@ -30,8 +30,8 @@ def adamw(model: nn.Module, lr: float, weight_decay: float,
           betas: tuple[float, float] = (0.9, 0.999), device_type: str = "cpu") -> torch.optim.AdamW:
     """AdamW with weight decay on the matrices and embeddings (2+ dimensions) only.
 
-    Decay pulls weights towards 0; on a bias or a LayerNorm gain that is just a bias towards
-    a smaller output, with nothing to regularise. On CUDA the fused kernel updates all the
+    Decay pulls weights towards 0. Biases and LayerNorm gains are left out: they are few, decay
+    buys little there, and pulling a gain towards 0 shrinks the signal it scales. On CUDA the fused kernel updates all the
     parameters in a few launches instead of several per tensor.
     """
     params = [p for p in model.parameters() if p.requires_grad]

@@ -7,6 +7,7 @@
 - `sample`: `greedy`, `apply_temperature`, `top_k_filter`, `top_p_filter`, `sample_next`,
   `generate`;
 - `metrics`: `perplexity`, `bits_per_char`;
+- `ngram`: `NGramLM`, the count-based baseline (add-k or Kneser-Ney smoothing), in NumPy;
 - `settings`: `CPU_CONFIG` and `GPU_CONFIG`, used by the chapter and `benchmarks/textgen.py`.
 
 Every name is also available from the package itself:
@@ -28,6 +29,7 @@ cross-entropy in nats: `logits, loss = model(idx, targets)`.
 from book.textgen.checkpoint import CheckpointError, TrainState, load_checkpoint, save_checkpoint
 from book.textgen.metrics import bits_per_char, perplexity
 from book.textgen.models import GPT, MODELS, CharLSTM, CharLSTMConfig, GPTConfig, lm_loss
+from book.textgen.ngram import NGramLM
 from book.textgen.sample import (
     apply_temperature,
     generate,
@@ -60,7 +62,7 @@ from book.textgen.train import (
 __all__ = [
     "CHUNK_PATTERN", "CPU_CONFIG", "GPT", "GPU_CONFIG", "MODELS", "BPETokenizer", "Budget",
     "CharLSTM", "CharLSTMConfig", "CharTokenizer", "CheckpointError", "GPTConfig",
-    "TrainConfig", "TrainLog", "TrainState", "apply_temperature", "bits_per_char",
+    "NGramLM", "TrainConfig", "TrainLog", "TrainState", "apply_temperature", "bits_per_char",
     "estimate_loss", "generate", "get_batch", "greedy", "lm_loss", "load_checkpoint", "lr_at",
     "make_optimizer", "merge_pair", "nanogpt_split", "perplexity", "sample_next",
     "save_checkpoint", "split_chunks", "top_k_filter", "top_p_filter", "train", "train_step",

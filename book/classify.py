@@ -16,9 +16,11 @@ The hyper-parameters are defined once, in CHAPTER_SETTINGS: the chapter and
 from __future__ import annotations
 
 import copy
+import csv
 import math
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -35,10 +37,13 @@ from book.torch_nn import Block
 from book.word2vec import svd_word_vectors
 
 __all__ = [
+    "ABLATION_CHANGES",
+    "ABLATION_CSV",
     "CHAPTER_SETTINGS",
     "LSTMClassifier",
     "TfidfLogReg",
     "TransformerClassifier",
+    "ablation_settings",
     "article_attention",
     "build_chapter_model",
     "confusion_matrix",
@@ -50,10 +55,13 @@ __all__ = [
     "masked_mean",
     "predict",
     "predict_logits",
+    "read_ablation",
     "reverse_padded",
+    "summarise_ablation",
     "tfidf",
     "train_chapter_model",
     "train_classifier",
+    "write_ablation",
 ]
 
 # Every number the chapter and the benchmark use, in one place.
@@ -446,3 +454,90 @@ def train_chapter_model(name: str, data, device: str | torch.device = "cpu", see
     history = train_classifier(model, enc, device=device, seed=seed, progress=progress,
                                **s[name]["train"])
     return model, enc, history
+
+
+# --------------------------------------------------------------------------------------------
+# (d) The ablation: what each of the chapter's settings is worth
+# --------------------------------------------------------------------------------------------
+
+# Each variant changes one thing in CHAPTER_SETTINGS ("all_changes": every change at once).
+ABLATION_CHANGES: dict[str, str] = {
+    "chapter": "the chapter's settings",
+    "random_embeddings": "random embeddings instead of chapter 2's word vectors",
+    "max_len_128": "the first 128 tokens instead of 512",
+    "mean_pooling": "mean pooling instead of mean + max (BiLSTM only)",
+    "lr_div_10": "learning rate 0.001 instead of 0.01",
+    "no_dropout": "no dropout",
+    "all_changes": "all of the above at once",
+}
+# Written by `benchmarks/classify.py --ablation`, read by the chapter: one row per training run.
+ABLATION_CSV = Path(__file__).parent / "results" / "classify_ablation.csv"
+_ABLATION_FIELDS = ["variant", "model", "seed", "best_epoch", "val_acc", "test_acc"]
+
+
+def ablation_settings() -> dict[str, dict]:
+    """CHAPTER_SETTINGS with each change of ABLATION_CHANGES, keyed like it."""
+
+    def random_embeddings(s):
+        s["word_vectors"] = None
+
+    def max_len_128(s):
+        s["max_len"] = 128
+
+    def mean_pooling(s):
+        s["lstm"]["model"]["pooling"] = "mean"  # the Transformer pools by the mean already
+
+    def lr_div_10(s):
+        for m in ("lstm", "transformer"):
+            s[m]["train"]["lr"] /= 10
+
+    def no_dropout(s):
+        for m in ("lstm", "transformer"):
+            s[m]["model"].update(dropout=0.0, embed_dropout=0.0)
+
+    edits = [random_embeddings, max_len_128, mean_pooling, lr_div_10, no_dropout]
+    variants = {"chapter": copy.deepcopy(CHAPTER_SETTINGS)}
+    for edit in edits + [None]:
+        s = copy.deepcopy(CHAPTER_SETTINGS)
+        for e in edits if edit is None else [edit]:
+            e(s)
+        variants["all_changes" if edit is None else edit.__name__] = s
+    assert list(variants) == list(ABLATION_CHANGES)
+    return variants
+
+
+def write_ablation(rows: Sequence[dict], path: str | Path, meta: dict[str, str]) -> None:
+    """Write the ablation's runs as CSV, after `# key: value` lines saying how they were made."""
+    with open(path, "w", newline="") as f:
+        for key, value in meta.items():
+            f.write(f"# {key}: {value}\n")
+        writer = csv.DictWriter(f, fieldnames=_ABLATION_FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row[k] for k in _ABLATION_FIELDS})
+
+
+def read_ablation(path: str | Path = ABLATION_CSV) -> tuple[dict[str, str], list[dict]]:
+    """The `# key: value` lines and the rows (numbers parsed) of a file `write_ablation` wrote."""
+    meta, lines = {}, []
+    with open(path, newline="") as f:
+        for line in f:
+            if line.startswith("# "):
+                key, _, value = line[2:].partition(": ")
+                meta[key] = value.rstrip("\n")
+            else:
+                lines.append(line)
+    rows = []
+    for row in csv.DictReader(lines):
+        rows.append(dict(row, seed=int(row["seed"]), best_epoch=int(row["best_epoch"]),
+                         val_acc=float(row["val_acc"]), test_acc=float(row["test_acc"])))
+    return meta, rows
+
+
+def summarise_ablation(rows: Sequence[dict], column: str = "val_acc"
+                       ) -> dict[tuple[str, str], tuple[float, float, float, int]]:
+    """(variant, model) -> (mean, lowest, highest, number of seeds) of `column` over the seeds."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        groups.setdefault((row["variant"], row["model"]), []).append(row[column])
+    return {key: (float(np.mean(v)), min(v), max(v), len(v)) for key, v in groups.items()}

@@ -251,3 +251,37 @@ def test_tfidf_baseline_on_bbc_news(monkeypatch):
     assert model.accuracy(bbc.test.texts, bbc.test.labels) >= 0.95
     top = [w for w, _ in model.top_features(bbc.class_names.index("sport"), k=20)]
     assert {"match", "cup", "coach"} & set(top)
+
+
+def test_ablation_variants_change_one_setting_each(tmp_path):
+    variants = classify.ablation_settings()
+    assert list(variants) == list(classify.ABLATION_CHANGES)
+    assert variants["chapter"] == classify.CHAPTER_SETTINGS
+    assert variants["random_embeddings"]["word_vectors"] is None
+    assert variants["max_len_128"]["max_len"] == 128
+    assert variants["lr_div_10"]["lstm"]["train"]["lr"] == pytest.approx(1e-3)
+    every = variants["all_changes"]
+    assert every["max_len"] == 128 and every["word_vectors"] is None
+    assert every["transformer"]["model"]["dropout"] == 0.0
+    assert classify.CHAPTER_SETTINGS["max_len"] == 512  # the chapter's settings are untouched
+
+
+def test_ablation_csv_round_trip_and_summary(tmp_path):
+    rows = [dict(variant="chapter", model="lstm", seed=s, best_epoch=4, val_acc=a, test_acc=0.9)
+            for s, a in [(0, 0.95), (1, 0.97), (2, 0.96)]]
+    path = tmp_path / "ablation.csv"
+    classify.write_ablation(rows, path, {"command": "python x.py --ablation", "date": "2026-12-04"})
+    meta, back = classify.read_ablation(path)
+    assert meta == {"command": "python x.py --ablation", "date": "2026-12-04"}
+    assert [r["val_acc"] for r in back] == [0.95, 0.97, 0.96] and back[2]["seed"] == 2
+    mean, low, high, n = classify.summarise_ablation(back)["chapter", "lstm"]
+    assert (low, high, n) == (0.95, 0.97, 3) and mean == pytest.approx(0.96)
+    assert classify.summarise_ablation(back, "test_acc")["chapter", "lstm"][0] == pytest.approx(0.9)
+
+
+def test_the_committed_ablation_names_its_command_and_known_variants():
+    meta, rows = classify.read_ablation()
+    assert {"command", "date", "machine"} <= set(meta)
+    summary = classify.summarise_ablation(rows)
+    assert {v for v, _ in summary} <= set(classify.ABLATION_CHANGES)
+    assert summary["chapter", "lstm"][3] == summary["chapter", "transformer"][3] == 3

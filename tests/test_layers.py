@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"torch_nn", "optim"},  # PyTorch layers; AdamW set-up and the learning-rate schedule
     # what each chapter builds on those
     {"word2vec", "concepts", "descent", "autograd", "symbolic", "timing"},
-    {"classify"},  # chapter 4's classifiers start from word2vec's count vectors
+    {"classify", "cost"},  # chapter 4: classifiers (on word2vec), what layers cost (on timing)
     {"textgen"},  # chapter 5
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
 ]

@@ -80,3 +80,15 @@ def test_an_invalid_notebook_is_not_written(tmp_path):
     with pytest.raises(nbformat.ValidationError):
         tool.write_notebook(nb, tmp_path / "bad.ipynb")
     assert not (tmp_path / "bad.ipynb").exists()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("*.ipynb"))
+                         + sorted((ROOT / "solutions").glob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_committed_notebooks_are_stored_as_the_tool_writes_them(path):
+    """A notebook edited with nbformat.write gets its widget state re-indented (chapter 4 grew from
+    0.8 to 1.5 MB that way); `python tools/execute_notebooks.py --compact-only NB` repairs it."""
+    text = path.read_text(encoding="utf-8")
+    expected = tool.notebook_text(nbformat.reads(text, as_version=4)) + "\n"
+    fix = f"python tools/execute_notebooks.py --compact-only {path.relative_to(ROOT)}"
+    assert text == expected, f"{path.name} is not stored compactly: run {fix}"

@@ -31,8 +31,8 @@ def adamw(model: nn.Module, lr: float, weight_decay: float,
     """AdamW with weight decay on the matrices and embeddings (2+ dimensions) only.
 
     Decay pulls weights towards 0. Biases and LayerNorm gains are left out: they are few, decay
-    buys little there, and pulling a gain towards 0 shrinks the signal it scales. On CUDA the fused kernel updates all the
-    parameters in a few launches instead of several per tensor.
+    buys little there, and pulling a gain towards 0 shrinks the signal it scales. On CUDA the
+    fused kernel updates all the parameters in a few launches instead of several per tensor.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},

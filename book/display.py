@@ -17,8 +17,8 @@ def where(obj: object) -> str:
     qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", repr(obj))
     module = getattr(obj, "__module__", None)
     name = f"{module}.{qualname}" if module else qualname
-    try:
-        path = Path(inspect.getsourcefile(obj) or "").resolve()
+    try:  # a decorated function (e.g. @torch.no_grad) lives where its __wrapped__ original does
+        path = Path(inspect.getsourcefile(inspect.unwrap(obj)) or "").resolve()
     except TypeError:  # a built-in: no file to name
         return f"`{name}`:"
     shown = path.relative_to(_ROOT).as_posix() if path.is_relative_to(_ROOT) else path.name

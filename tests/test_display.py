@@ -23,6 +23,14 @@ def test_a_method_is_named_with_its_class_and_dedented():
     assert "\n```python\ndef forward(" in md  # dedented: no class indentation left
 
 
+def test_a_decorated_function_is_placed_where_it_is_written_not_where_its_decorator_is():
+    # generate is wrapped by @torch.no_grad, whose wrapper lives in torch's _contextlib.py; the
+    # caption must not depend on where torch is installed (it did, and differed between machines)
+    from book.textgen import generate
+
+    assert where(generate).endswith("defined in `book/textgen/sample.py`:")
+
+
 def test_code_outside_the_repository_is_named_by_its_file_only():
     import json
 

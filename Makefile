@@ -59,8 +59,7 @@ notebooks: setup
 	$(PY) tools/execute_notebooks.py
 
 serve:
-	@echo "serving _build/html on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
-	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
+	$(PY) tools/serve.py --port $(PORT) _build/html
 
 clean:
 	rm -rf _build assets/static/vendor

@@ -10,12 +10,12 @@ problems collects console and page errors.
 
 from __future__ import annotations
 
-import functools
+import importlib.util
 import json
 import shutil
 import threading
 from collections.abc import Callable
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -32,16 +32,22 @@ def site() -> Path:
     return SITE
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # keep test output readable
-        pass
+def load_tool(name: str):
+    """A module of tools/ (not a package), imported by its path."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+site_server = load_tool("serve")
 
 
 @pytest.fixture(scope="session")
 def site_url(site: Path):
-    """Base URL of the built site served over http (mermaid needs http, not file://)."""
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    """Base URL of the built site served over http (mermaid needs http, not file://), compressed
+    as a web host serves it (tools/serve.py), so that the page weights measured are real."""
+    server = site_server.make_server(site, quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -119,8 +125,7 @@ def write_harness(widget, folder: Path, width: int = COLUMN_PX) -> Path:
 
 def serve(folder: Path) -> tuple[ThreadingHTTPServer, str]:
     """Serve `folder` on 127.0.0.1 at a free port, from a thread; returns (server, base URL)."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = site_server.make_server(folder, quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 

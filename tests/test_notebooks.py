@@ -1,5 +1,6 @@
-"""The notebooks as files: executed in order from a fresh kernel, widget state stored, titles and
-repository links consistent. nbval (in `make test`) re-runs them and compares the outputs."""
+"""The notebooks as files: executed in order from a fresh kernel, widget state stored, titles
+consistent (their repository links: tests/test_set_repository.py). nbval (in `make test`) re-runs
+them and compares the outputs."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted([*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("solutions/*.ipynb")])
-REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -53,20 +52,6 @@ def test_title_names_the_chapter_in_english_and_chinese(path):
     assert re.match(rf"# (Solutions: )?{number}\. .+ \([\u4e00-\u9fff&、 ]+\)$", title), title
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
-def test_repository_links_match_the_config(path):
-    text = path.read_text(encoding="utf-8")
-    for repo in re.findall(r"github(?:\.com)?/([\w.-]+/[\w.-]+?)(?:/blob|\"|\.git|@|\s)", text):
-        assert f"https://github.com/{repo}" == REPO_URL, \
-            f"{path.name} mentions {repo}, _config.yml has {REPO_URL}"
-    repo = REPO_URL.removeprefix("https://github.com/")
-    assert f"colab.research.google.com/github/{repo}/blob/main/{path.relative_to(ROOT)}" in text
-
-
-def test_pyproject_repository_matches_the_config():
-    assert f'Repository = "{REPO_URL}"' in (ROOT / "pyproject.toml").read_text()
-
-
 def test_every_chapter_with_exercises_has_solutions():
     for chapter in ROOT.glob("chapters/*.ipynb"):
         if "{exercise}" in chapter.read_text(encoding="utf-8"):
@@ -76,16 +61,3 @@ def test_every_chapter_with_exercises_has_solutions():
             solved = solutions.read_text(encoding="utf-8")
             for label in labels:
                 assert f"{{solution-start}} {label}" in solved, f"no solution for {label}"
-
-
-def test_every_mention_of_the_repository_in_the_code_matches_the_config():
-    owner = REPO_URL.removeprefix("https://github.com/").split("/")[0]
-    files = [*ROOT.glob("book/**/*.py"), *ROOT.glob("tools/*.py"), *ROOT.glob("benchmarks/*"),
-             ROOT / "README.md", ROOT / "intro.md"]
-    mentions = 0
-    for path in files:
-        for url in re.findall(rf"https://github\.com/{owner}/[\w.-]+", path.read_text("utf-8")):
-            mentions += 1
-            where = path.relative_to(ROOT)
-            assert url == REPO_URL, f"{where} mentions {url}, _config.yml has {REPO_URL}"
-    assert mentions > 0  # book.data's user agent names the repository, at least

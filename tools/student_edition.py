@@ -4,7 +4,8 @@
 
 It copies the book's sources into _build/student/src, drops the Solutions part of the table of
 contents and the solution notebooks, turns links to them into plain text (so no page points at a
-missing file), and builds with warnings as errors. The exercises and their checkers stay.
+missing file), builds with the Sphinx tag `student` (so that `{only} student` blocks replace what
+the full edition says about solutions), and builds with warnings as errors. The exercises and their checkers stay.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ def prepare(src: Path) -> None:
             shutil.copytree(path, src / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         else:
             shutil.copy2(path, src / name)
+    config = (src / "_config.yml").read_text(encoding="utf-8")
+    if "course_edition: full" not in config:
+        raise RuntimeError("_config.yml has no `course_edition: full` line to switch to student")
+    # the tag `student` ({only} blocks: what this edition says about solutions; course_site.py)
+    (src / "_config.yml").write_text(config.replace("course_edition: full",
+                                                    "course_edition: student"), encoding="utf-8")
     toc = yaml.safe_load((src / "_toc.yml").read_text(encoding="utf-8"))
     (src / "_toc.yml").write_text(yaml.safe_dump(student_toc(toc), sort_keys=False),
                                   encoding="utf-8")

@@ -84,7 +84,7 @@ _MIN_RATE = 10_000
 # A zip accepted by its content digest may have been re-packed upstream (e.g. stored instead of
 # deflated), so it may be larger than the recorded copy; up to this factor is allowed.
 _REPACK_FACTOR = 4
-_USER_AGENT = "llm-course-book-data/0.1 (+https://github.com/llm-course/llm-course)"
+_USER_AGENT = "llm-course-book-data/0.1"
 _clock: Callable[[], float] = time.monotonic  # replaced by a fake clock in tests
 
 

@@ -199,5 +199,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         names = set(getattr(item, "fixturenames", ()))
         if names & {"site", "site_url", "student_site"}:
             item.add_marker(pytest.mark.site)
-        if names & {"browser", "load"}:
+        if names & {"browser", "load", "audit"}:
             item.add_marker(pytest.mark.browser)

@@ -273,3 +273,131 @@ def test_next_token_view_reshapes_the_distribution_without_a_kernel(browser, sit
     assert view.locator(".llm-next-row").first.get_attribute("data-token") == "e"
     assert not log.problems
     page.close()
+
+
+def _phone_page(browser, site_url: str, rel: str):
+    page = browser.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    log = PageLog(page, site_url)
+    page.goto(f"{site_url}/{rel}", wait_until="networkidle")
+    return page, log
+
+
+def test_on_a_phone_the_table_of_contents_and_the_page_contents_open_and_close(browser,
+                                                                              site_url):
+    page, log = _phone_page(browser, site_url, "chapters/03_core_algorithms.html")
+    toggle = page.locator("button.primary-toggle:visible")
+    assert toggle.count() == 1, "one visible button opens the site navigation"
+    toggle.click()
+    drawer = page.locator("dialog#pst-primary-sidebar-modal[open]")
+    drawer.wait_for(timeout=5000)
+    link = drawer.locator('a[href="05_text_generation.html"]')
+    assert link.is_visible(), "the open drawer lists the chapters"
+    page.keyboard.press("Escape")
+    page.wait_for_selector("dialog#pst-primary-sidebar-modal[open]", state="detached",
+                           timeout=5000)
+    page.locator("button.secondary-toggle:visible").click()
+    contents = page.locator("dialog#pst-secondary-sidebar-modal[open]")
+    contents.wait_for(timeout=5000)
+    assert contents.locator("a[href^='#']").count() >= 5, "the page's sections are listed"
+    page.keyboard.press("Escape")
+    link_in_drawer = None
+    page.locator("button.primary-toggle:visible").click()
+    link_in_drawer = page.locator('dialog[open] a[href="05_text_generation.html"]')
+    link_in_drawer.click()
+    page.wait_for_url("**/05_text_generation.html")
+    assert not log.problems
+    page.close()
+
+
+def test_on_a_desktop_the_sidebar_button_hides_and_shows_the_navigation(browser, site_url):
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{site_url}/chapters/01_background.html", wait_until="networkidle")
+    sidebar = page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    page.locator("button.primary-toggle:visible").click()
+    page.wait_for_function(
+        "document.querySelector('#pst-primary-sidebar').classList.contains('pst-sidebar-hidden')",
+        timeout=5000)
+    page.locator("button.primary-toggle:visible").click()
+    page.wait_for_function(
+        "!document.querySelector('#pst-primary-sidebar').classList.contains('pst-sidebar-hidden')",
+        timeout=5000)
+    page.close()
+
+
+def _luminance(rgb: str) -> float:
+    r, g, b = (int(v) for v in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
+
+    def f(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
+
+
+def test_printing_in_dark_mode_gives_dark_text_on_white(browser, site_url):
+    page = browser.new_page()
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{site_url}/chapters/03_core_algorithms.html", wait_until="networkidle")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")  # what window.print() fires
+    page.emulate_media(media="print", color_scheme="dark")
+    text = page.evaluate("getComputedStyle(document.querySelector('article p')).color")
+    paper = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    code = page.evaluate(
+        "getComputedStyle(document.querySelector('.cell_input pre span, .cell_input pre')).color")
+    assert _luminance(text) < 0.1 and _luminance(code) < 0.3, (text, code)
+    assert _luminance(paper) > 0.9, paper
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.close()
+
+
+def test_citations_in_the_text_read_as_the_bibliography_labels_them(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/references.html", site_url)
+    labels = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+        '.citation')].map(c => [c.id, c.querySelector('.label').textContent
+        .replace(/[\\[\\]]/g, '').trim()]))""")
+    assert len(labels) > 20
+    page.close()
+    checked = 0
+    for rel in ["chapters/02_core_concepts.html", "chapters/03_core_algorithms.html"]:
+        page, log = open_page(browser, f"{site_url}/{rel}", site_url)
+        cites = page.evaluate("""() => [...document.querySelectorAll(
+            'a.reference.internal[href*="references.html#"]')].map(a =>
+            [a.getAttribute('href').split('#')[1], a.textContent.replace(/\\s+/g, ' ').trim()])""")
+        for target, text in cites:
+            assert labels[target] == text, f"{rel}: cited as {text!r}, listed as {labels[target]!r}"
+            checked += 1
+        page.close()
+    assert checked > 10
+
+
+def test_chinese_titles_are_drawn_with_a_chinese_font(browser, site_url):
+    """Needs a CJK font installed (fonts-noto-cjk: `.ci/run` installs it); the site names such
+    fonts in its font stack (assets/static/site.css)."""
+    page, log = open_page(browser, f"{site_url}/chapters/03_core_algorithms.html", site_url)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    title = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "article h1"})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": title})["fonts"]
+    cjk = [f for f in fonts if "CJK" in f["familyName"] or "Hei" in f["familyName"]]
+    assert cjk and sum(f["glyphCount"] for f in cjk) >= 4, \
+        f"the title's Chinese glyphs come from {fonts}: install fonts-noto-cjk"
+    page.close()
+
+
+def test_diagram_labels_are_readable_and_wide_diagrams_scroll(browser, site_url):
+    page, log = open_page(browser, f"{site_url}/chapters/01_background.html", site_url)
+    page.wait_for_selector("pre.mermaid > svg", timeout=20000)
+    page.wait_for_timeout(300)
+    scale, scrolls = page.evaluate("""() => { const s = document.querySelector('pre.mermaid > svg');
+        return [s.getBoundingClientRect().width / s.viewBox.baseVal.width,
+                s.parentElement.scrollWidth > s.parentElement.clientWidth]; }""")
+    assert scale >= 0.74, f"the course map is drawn at {scale:.2f} of its size: labels too small"
+    assert scrolls  # it is wider than the column, so its box scrolls
+    assert not log.problems
+    page.close()

@@ -43,15 +43,32 @@ def test_vendored_front_end_files_are_served(site):
         )
 
 
-def test_chapter_page_has_launch_repository_and_download_buttons(site):
+def test_chapter_page_has_a_download_button_and_launch_links_only_with_a_repository(site):
     html = (site / "chapters" / "01_background.html").read_text(encoding="utf-8")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    repo = config["repository"]["url"].removeprefix("https://github.com/")
-    assert f"colab.research.google.com/github/{repo}/blob/main/chapters/01_background.ipynb" in html
-    assert "mybinder.org" in html
-    assert f'href="https://github.com/{repo}"' in html
+    url = config["repository"]["url"]
     assert "_sources/chapters/01_background.ipynb" in html
     assert (site / "_sources" / "chapters" / "01_background.ipynb").exists()
+    assert "mybinder.org" not in html  # nothing would install the course package there
+    if url:
+        repo = url.removeprefix("https://github.com/")
+        assert f"colab.research.google.com/github/{repo}/blob/main/chapters/01_background.ipynb" \
+            in html
+        assert f'href="{url}"' in html
+    else:  # no link that leads nowhere
+        assert "colab.research.google.com" not in html and "github.com/llm-course" not in html
+
+
+def test_pages_load_mathjax_and_mermaid_only_where_they_are_used(site):
+    for page in site.rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        html = page.read_text(encoding="utf-8")
+        body = html[html.find("<body"):]
+        math = 'class="math' in body
+        diagram = 'class="mermaid' in body
+        assert ("vendor/mathjax/" in html) == math, f"{page.name}: MathJax loaded: {not math}"
+        assert ("vendor/mermaid/" in html) == diagram, f"{page.name}: mermaid loaded: {not diagram}"
 
 
 def test_widget_state_is_embedded(site):

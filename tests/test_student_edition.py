@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,17 @@ def test_every_chapter_and_its_exercises_are_there(student_site):
             if "{exercise}" in (ROOT / "chapters" / name).read_text(encoding="utf-8"):
                 assert 'class="exercise admonition"' in html
                 assert "held by your instructor" in html
+
+
+def test_no_page_says_the_solutions_are_in_the_book(student_site):
+    """What the full edition says about its solutions part ({only} not student blocks) is
+    replaced by what is true here ({only} student blocks, under the Sphinx tag `student`)."""
+    said = []
+    for page in student_site.rglob("*.html"):
+        text = re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))
+        text = re.sub(r"\s+", " ", text)
+        if re.search(r"solutions (are|is) in (their|its|a) (own|separate) part", text):
+            said.append(page.name)
+    assert not said, f"pages that promise solutions in this edition: {said}"
+    intro = (student_site / "intro.html").read_text(encoding="utf-8")
+    assert "your instructor holds the worked solutions" in intro

@@ -20,7 +20,33 @@
     forwardClicks(".secondary-toggle");
   });
 
-  // 2. Printing (the Download menu's ".pdf" calls window.print()) in dark mode would put light
+  // 2. Diagrams at a readable size. Mermaid draws each diagram at the column's width, so a wide one
+  //    (the course map is ~1,850 px) had 6 px labels, and a narrow one was blown up. Each is
+  //    drawn at its natural size, shrunk to fit the column but never below MIN_SCALE of it (labels
+  //    stay >= 12 px); a diagram still wider than the column scrolls sideways in its box.
+  var MIN_SCALE = 0.75;
+  function sizeDiagram(svg) {
+    var natural = svg.viewBox && svg.viewBox.baseVal ? svg.viewBox.baseVal.width : 0;
+    var box = svg.parentElement;
+    if (!natural || !box) return;
+    var style = getComputedStyle(box);
+    var room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    var width = Math.min(natural, Math.max(room, MIN_SCALE * natural));
+    svg.style.setProperty("width", width + "px", "important");
+    svg.style.setProperty("max-width", "none", "important");
+    svg.style.setProperty("height", "auto", "important");
+  }
+  function sizeDiagrams() {
+    document.querySelectorAll("pre.mermaid > svg").forEach(sizeDiagram);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    // mermaid renders after load, and again when the reader switches between light and dark
+    new MutationObserver(sizeDiagrams).observe(document.body, { childList: true, subtree: true });
+    window.addEventListener("resize", sizeDiagrams);
+    sizeDiagrams();
+  });
+
+  // 3. Printing (the Download menu's ".pdf" calls window.print()) in dark mode would put light
   //    grey text on white paper: print with the light palette, then restore the reader's.
   var themeBeforePrint = null;
   window.addEventListener("beforeprint", function () {

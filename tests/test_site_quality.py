@@ -1,0 +1,141 @@
+"""The built website as readers meet it: every page at desktop width in light and dark mode and at
+phone width, in one headless Chromium, several pages at a time.
+
+Each visit loads a page in a fresh browser context (an empty cache, so the bytes are a first
+visit's), waits for its widgets, and runs tests/site_audit.js, which reports raw TeX, content cut
+off without a way to scroll, widget text below WCAG AA contrast, duplicate ids and the bytes
+transferred. The tests below then judge each page. Needs Debian's chromium and `make book`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from conftest import CHROMIUM, FLAGS, SITE
+
+async_api = pytest.importorskip("playwright.async_api", reason="playwright is in requirements.txt")
+
+AUDIT_JS = (Path(__file__).parent / "site_audit.js").read_text(encoding="utf-8")
+VIEWS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"},
+    "dark": {"viewport": {"width": 1280, "height": 900}, "color_scheme": "dark"},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+              "is_mobile": True, "has_touch": True, "color_scheme": "light"},
+}
+AT_ONCE = 3  # pages loading together: more only queues on two cores
+# Bytes a first visit may transfer (gzip, as web hosts serve it): the issue's budget.
+TEXT_PAGE_BUDGET = 2_000_000
+WIDGET_PAGE_BUDGET = 5_000_000
+
+
+def pages() -> list[str]:
+    """The site's reading pages (the search and index pages are the theme's)."""
+    skip = ("_static", "_sources", "_images")
+    found = sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html")
+                   if p.relative_to(SITE).parts[0] not in skip)
+    return [p for p in found if p not in ("index.html", "search.html", "genindex.html")]
+
+
+PAGES = pages() if SITE.exists() else []
+CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+
+
+async def _visit(browser, base: str, rel: str, view: str) -> dict:
+    context = await browser.new_context(**VIEWS[view])
+    page = await context.new_page()
+    problems: list[str] = []
+    host = urlparse(base).netloc
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+    async def only_local(route):
+        if urlparse(route.request.url).netloc in (host, "") or \
+                route.request.url.startswith(("data:", "blob:")):
+            await route.continue_()
+        else:
+            problems.append(f"remote request: {route.request.url}")
+            await route.abort()
+
+    await page.route("**/*", only_local)
+    await page.goto(f"{base}/{rel}", wait_until="networkidle", timeout=60_000)
+    # the widget manager renders each stored view after the page has loaded
+    await page.wait_for_function(
+        """() => document.querySelectorAll('.widget-subarea > *').length >=
+                 document.querySelectorAll(
+                   'script[type="application/vnd.jupyter.widget-view+json"]').length""",
+        timeout=30_000)
+    await page.wait_for_timeout(300)  # MathJax and mermaid finish after their modules load
+    result = await page.evaluate(AUDIT_JS)
+    result["problems"] = problems
+    await context.close()
+    return result
+
+
+async def _audit_all(base: str) -> dict[tuple[str, str], dict]:
+    async with async_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        gate = asyncio.Semaphore(AT_ONCE)
+
+        async def one(rel: str, view: str):
+            async with gate:
+                return (view, rel), await _visit(browser, base, rel, view)
+
+        results = await asyncio.gather(*(one(rel, view) for view in VIEWS for rel in PAGES))
+        await browser.close()
+    return dict(results)
+
+
+@pytest.fixture(scope="module")
+def audit(site_url) -> dict[tuple[str, str], dict]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: `apt-get install chromium` (.ci/run does)")
+    return asyncio.run(_audit_all(site_url))
+
+
+def test_there_are_pages_to_audit(site):
+    assert len(CHAPTERS) >= 5 and "intro.html" in PAGES, PAGES
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("rel", PAGES)
+def test_clean_console_and_nothing_from_other_hosts(audit, rel, view):
+    assert not audit[view, rel]["problems"]
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_no_raw_tex(audit, rel):
+    assert not audit["desktop", rel]["rawTex"], "TeX shown as text (a broken $...$?)"
+
+
+@pytest.mark.parametrize("view", ["phone", "desktop"])
+@pytest.mark.parametrize("rel", PAGES)
+def test_nothing_is_cut_off_without_a_way_to_scroll(audit, rel, view):
+    found = audit[view, rel]
+    assert not found["pageScrollsSideways"], "the whole page scrolls sideways"
+    assert not found["cut"]
+
+
+@pytest.mark.parametrize("view", ["desktop", "dark"])
+@pytest.mark.parametrize("rel", CHAPTERS)
+def test_widget_text_is_readable(audit, rel, view):
+    found = audit[view, rel]
+    assert found["theme"] == ("dark" if view == "dark" else "light")
+    if found["widgets"]:
+        assert found["textsChecked"] > 0
+    assert not found["lowContrast"], "widget text below WCAG AA contrast"
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_ids_are_unique(audit, rel):
+    assert not audit["desktop", rel]["duplicateIds"]
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_page_weight_within_budget(audit, rel):
+    found = audit["desktop", rel]
+    budget = WIDGET_PAGE_BUDGET if found["widgets"] else TEXT_PAGE_BUDGET
+    assert 0 < found["bytes"] <= budget, \
+        f"{found['bytes']:,} bytes in {found['requests']} requests (budget {budget:,})"

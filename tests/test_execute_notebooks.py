@@ -92,3 +92,18 @@ def test_committed_notebooks_are_stored_as_the_tool_writes_them(path):
     expected = tool.notebook_text(nbformat.reads(text, as_version=4)) + "\n"
     fix = f"python tools/execute_notebooks.py --compact-only {path.relative_to(ROOT)}"
     assert text == expected, f"{path.name} is not stored compactly: run {fix}"
+
+
+def test_consecutive_prints_become_one_output_and_the_order_is_kept():
+    nb = nbformat.v4.new_notebook()
+    out = nbformat.v4.new_output
+    nb.cells = [nbformat.v4.new_code_cell("...", outputs=[
+        out("stream", name="stdout", text="step 0\n"),
+        out("stream", name="stdout", text="step 1\n"),
+        out("stream", name="stderr", text="warning\n"),
+        out("display_data", data={"text/plain": "<Figure>"}),
+        out("stream", name="stdout", text="done\n")])]
+    assert tool.merge_streams(nb) == 1
+    kept = [(o.output_type, o.get("name"), o.get("text")) for o in nb.cells[0].outputs]
+    assert kept == [("stream", "stdout", "step 0\nstep 1\n"), ("stream", "stderr", "warning\n"),
+                    ("display_data", None, None), ("stream", "stdout", "done\n")]

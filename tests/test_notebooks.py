@@ -61,3 +61,15 @@ def test_every_chapter_with_exercises_has_solutions():
             solved = solutions.read_text(encoding="utf-8")
             for label in labels:
                 assert f"{{solution-start}} {label}" in solved, f"no solution for {label}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_a_cell_shows_its_printed_lines_in_one_box(path):
+    """tools/execute_notebooks.py joins consecutive prints (a training log printed in several
+    flushes was five grey boxes on the website)."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        outputs = cell.get("outputs", [])
+        for a, b in zip(outputs, outputs[1:]):
+            assert not (a.output_type == b.output_type == "stream" and a.name == b.name), \
+                f"cell {i}: split {a.name} output; re-run tools/execute_notebooks.py {path.name}"

@@ -92,6 +92,26 @@ def compact(path: Path, out: Path | None = None) -> tuple[int, int]:
     return before, target.stat().st_size
 
 
+def merge_streams(nb: nbformat.NotebookNode) -> int:
+    """Join each run of consecutive stream outputs of one name (stdout, stderr) into one output:
+    a cell that prints in several flushes shows one box on the website, not one per flush.
+    Returns how many outputs were merged away."""
+    merged = 0
+    for cell in nb.cells:
+        outputs = []
+        for output in cell.get("outputs", []):
+            last = outputs[-1] if outputs else None
+            if (output.output_type == "stream" and last is not None
+                    and last.output_type == "stream" and last.name == output.name):
+                last.text += output.text
+                merged += 1
+            else:
+                outputs.append(output)
+        if "outputs" in cell:
+            cell.outputs = outputs
+    return merged
+
+
 def execute(path: Path, timeout: int, out: Path | None = None) -> float:
     """Run one notebook top to bottom in its own folder; write it back (or under `out`); seconds."""
     nb = nbformat.read(path, as_version=4)
@@ -104,6 +124,7 @@ def execute(path: Path, timeout: int, out: Path | None = None) -> float:
     )
     start = time.perf_counter()
     client.execute()
+    merge_streams(nb)
     target = path if out is None else out / path.parent.name / path.name
     write_notebook(nb, target)
     return time.perf_counter() - start

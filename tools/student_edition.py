@@ -5,7 +5,8 @@
 It copies the book's sources into _build/student/src, drops the Solutions part of the table of
 contents and the solution notebooks, turns links to them into plain text (so no page points at a
 missing file), builds with the Sphinx tag `student` (so that `{only} student` blocks replace what
-the full edition says about solutions), and builds with warnings as errors. The exercises and their checkers stay.
+the full edition says about solutions), and builds with warnings as errors. The exercises and
+their checkers stay.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def pages() -> list[str]:
     skip = ("_static", "_sources", "_images")
     found = sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html")
                    if p.relative_to(SITE).parts[0] not in skip)
-    return [p for p in found if p not in ("index.html", "search.html", "genindex.html")]
+    return [p for p in found if p not in ("index.html", "search.html")]
 
 
 PAGES = pages() if SITE.exists() else []

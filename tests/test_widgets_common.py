@@ -356,3 +356,33 @@ def test_on_a_phone_plots_scale_down_to_fit_or_scroll(load, name, plot, fits):
     assert ratio == pytest.approx(float(svg.get_attribute("height")) / natural, rel=0.02)
     assert not problems, problems
     page.close()
+
+
+# Computed styles that _common.css sets and a view may change.
+STYLES = """() => [...document.querySelectorAll('#el, #el *:not(svg *)')].map((e) => {
+  const s = getComputedStyle(e);
+  return [e.className.baseVal ?? e.className, s.fontSize, s.fontFamily, s.padding, s.maxWidth,
+          s.color, s.backgroundColor, s.borderColor, s.marginLeft, s.width, s.overflowX].join('|');
+})"""
+
+
+@pytest.mark.parametrize("name", VIEW_NAMES)
+def test_another_views_css_later_on_the_page_changes_nothing(load, name):
+    """Every view brings its own copy of _common.css, so on a page with several views another
+    view's copy can come after this view's own rules: they must still win (the LSTM's buttons
+    keep their size, the softmax card its width, a missing word its red border)."""
+    views = _views()
+    page, problems = load(views[name], f"cascade-{name}")
+    if name == "embedding":  # a word that is not on the map: the search box's border turns red
+        page.locator(".llm-emb-search").fill("zzz")
+        page.locator(".llm-emb-search").press("Enter")
+        border = page.locator(".llm-emb-search").evaluate("e => getComputedStyle(e).borderColor")
+        assert border == "rgb(201, 42, 42)"
+    before = page.evaluate(STYLES)
+    others = "\n".join(str(v._css) for k, v in views.items() if k != name)
+    page.add_style_tag(content=others)
+    after = page.evaluate(STYLES)
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    assert len(before) == len(after) and not changed, changed[:3]
+    assert not problems, problems
+    page.close()

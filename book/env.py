@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import random
@@ -107,13 +108,71 @@ def progress_bar(total: int, desc: str, enabled: bool = True, updates: int = 20,
     0.1 s), so a slow or busy machine sends many more of them, and a runner that reads them only
     after the cell (nbval) can find its queue overflowed and the cell's end lost. Counting in
     steps keeps the number of messages the same on every machine.
+
+    In Jupyter (and on the website) the bar is _widget_bar_class(): it keeps a visible bar and
+    wraps its numbers, however long the postfix and however narrow the column.
     """
     if not enabled:
         return None
     from tqdm.auto import tqdm  # imported when wanted: a bare GPU box may lack it
 
+    if _is_widget_bar(tqdm):
+        tqdm = _widget_bar_class()
     every = max(1, total // max(1, updates))
     # miniters without mininterval: redraw after every `every` steps; an infinite maxinterval
     # stops tqdm's monitor thread from switching back to clock-driven redraws on a slow machine
     return tqdm(total=total, desc=desc, miniters=every, mininterval=0, maxinterval=float("inf"),
                 **kwargs)
+
+
+BAR_MIN_PX = 120  # the narrowest the drawn bar of a widget progress bar may get
+
+
+def _is_widget_bar(cls) -> bool:
+    """True for tqdm's Jupyter widget bar (what tqdm.auto gives inside a notebook kernel)."""
+    from tqdm.notebook import tqdm_notebook
+
+    return isinstance(cls, type) and issubclass(cls, tqdm_notebook)
+
+
+@functools.cache
+def _widget_bar_class():
+    """tqdm's Jupyter bar, laid out to fit any column.
+
+    tqdm.notebook draws a bar as an ipywidgets HBox of three children in one row: an HTML text
+    ("LSTMClassifier: 100%"), the progress bar, and an HTML text with the numbers and the postfix
+    ("1200/1200 [01:23<00:00, 14.3it/s, loss=..., val_acc=..., val_loss=...]"). tqdm writes the
+    texts' spaces as U+2007 figure spaces, which never break a line, so neither text can get
+    narrower than its whole length, while the bar can (ipywidgets gives it a 300 px width, but a
+    flex item with no content of its own shrinks to nothing). With a long postfix the texts alone
+    are wider than the row: the bar is squeezed to 0 px and the numbers run past the end of the
+    box and are cut (chapter 4: 697 and 741 px of text in a 688 px column).
+
+    This bar lets the row wrap, gives the bar a minimum width (BAR_MIN_PX: it grows into the free
+    space, but never shrinks below that) and puts a line-break opportunity (a zero-width space)
+    after every ", " of the numbers, so that on a narrow column they wrap onto further lines
+    instead of running out of the box.
+    """
+    from tqdm.notebook import tqdm_notebook
+
+    class WidgetBar(tqdm_notebook):
+        @staticmethod
+        def status_printer(*args, **kwargs):
+            box = tqdm_notebook.status_printer(*args, **kwargs)
+            _fit_bar_layout(box)
+            return box
+
+        @staticmethod
+        def format_meter(*args, **kwargs):
+            return tqdm_notebook.format_meter(*args, **kwargs).replace(", ", ", \u200b")
+
+    return WidgetBar
+
+
+def _fit_bar_layout(box) -> None:
+    """Lay out tqdm's HBox (description, bar, numbers) as _widget_bar_class() explains."""
+    _, bar, _ = box.children
+    box.layout.flex_flow = "row wrap"  # the numbers go onto the next line when the row is full
+    box.layout.align_items = "center"
+    bar.layout.flex = f"1 0 {BAR_MIN_PX}px"  # grows into the free space, never below the minimum
+    bar.layout.min_width = f"{BAR_MIN_PX}px"

@@ -322,11 +322,12 @@ def test_attention_view_signed_layer_diverges_from_zero(load):
     mean_height = float(bar(2).get_attribute("height"))  # −0.22 on ±0.24, −0.11 on ±0.12 before
     assert mean_height == pytest.approx(h[2] * (0.22 / 0.24) / (0.11 / 0.12))
 
-    # back to the weights: the 0 to 1 scale, bars up from the bottom, "attends most to"
+    # back to the weights (the mean of the heads, whose largest weight is (0.7 + 0.55) / 2 =
+    # 0.625): a scale from 0 to 0.63, bars up from the bottom, "attends most to"
     page.click('[data-layer="0"]')
     assert "each row sums to 1" in legend.inner_text()
     assert float(axis.get_attribute("y1")) == pytest.approx(bottom)
-    assert page.locator(".llm-attn-axis-label").all_text_contents() == ["1", "0", ""]
+    assert page.locator(".llm-attn-axis-label").all_text_contents() == ["0.63", "0", ""]
     assert "attends most to key" in readout.inner_text()
     heights = [float(bar(k).get_attribute("height")) for k in range(4)]
     assert all(float(bar(k).get_attribute("y")) + heights[k] == pytest.approx(bottom)
@@ -364,5 +365,76 @@ def test_attention_view_signed_everywhere_fits_the_column(load, column_px):
     digits = int(3 - np.floor(np.log10(largest)))
     sign = "−" if value < 0 else "+"
     assert page.locator(".llm-attn-hover").inner_text().endswith(f"{sign}{abs(value):.{digits}f}")
+    assert not problems, problems
+    page.close()
+
+
+def test_attention_colours_are_fitted_to_the_head_shown(load):
+    """The colour scale runs from 0 to the largest weight of the matrix shown (rounded up to 2
+    significant digits and printed on the legend), so a head that spreads its weight thinly
+    (largest weight about 0.072 over 14 keys) is not drawn almost white; the bars use the same
+    scale."""
+    n = 14
+    thin = np.full((n, n), 1 / n)
+    thin[:, 0] += 0.00005 * np.arange(n)  # the largest weight, at query 13, key 0
+    thin /= thin.sum(-1, keepdims=True)
+    sharp = np.eye(n) * 0.9 + 0.1 / n
+    a = AttentionView([f"w{i}" for i in range(n)], np.stack([thin, sharp]))
+    page, problems = load(a, "attn-fitted")
+    largest = np.array(a.weights[0][0]).max()
+    top = float(f"{np.ceil(largest * 1000 - 1e-9) / 1000:.2g}")  # 2 significant digits, up
+    assert 0.07 < top < 0.08
+    legend = page.locator(".llm-attn-legend")
+    assert page.locator(".llm-attn-scale").inner_text() == f"{top:g}"
+    assert f"0 {top:g}" in " ".join(legend.inner_text().split())
+    q, k = np.unravel_index(np.argmax(a.weights[0][0]), (n, n))
+    darkest = page.locator(f'.llm-attn-cell[data-q="{q}"][data-k="{k}"]')
+    r, g, b = _rgb(darkest.get_attribute("fill"))
+    assert b > 100 and r < 40, (r, g, b)  # near the darkest blue, not near white
+    assert page.locator(".llm-attn-axis-label").first.text_content() == f"{top:g}"
+    page.click('[data-head="1"]')  # a sharp head: its own scale, up to 0.9 + 0.1 / 14 -> 0.91
+    assert page.locator(".llm-attn-scale").inner_text() == "0.91"
+    r, g, b = _rgb(page.locator('.llm-attn-cell[data-q="3"][data-k="3"]').get_attribute("fill"))
+    assert max(abs(r - 8), abs(g - 48), abs(b - 107)) <= 3  # 0.907 of 0.91: the darkest blue
+    assert not problems, problems
+    page.close()
+
+
+def test_token_strip_separates_tokens_and_quotes_them_unambiguously(load):
+    """The "query ... reads:" strip shows each token in its own box with a gap (the words do not
+    run together, a space token shows as ␣, the query's ring stays inside its box); the text on
+    each box reads at 4.5:1 or better; the readouts quote tokens as Python's repr does, so the
+    token ' reads "'" rather than three quotes in a row."""
+    tokens = ["the", "cat", "'", " ", "3", "1"]
+    n = len(tokens)
+    w = np.full((n, n), 0.02)
+    w[np.arange(n), (np.arange(n) + 2) % n] = 1 - 0.02 * (n - 1)
+    page, problems = load(AttentionView(tokens, w), "attn-strip")
+    page.click('.llm-attn-qlabel[data-q="2"]')
+    words = page.locator(".llm-attn-sentence .llm-attn-word")
+    assert words.all_inner_texts() == ["the", "cat", "'", "␣", "3", "1"]
+    boxes = [words.nth(i).bounding_box() for i in range(n)]
+    for left, right in zip(boxes, boxes[1:]):
+        if abs(left["y"] - right["y"]) < 1:  # on one line: a visible gap between the boxes
+            assert right["x"] - (left["x"] + left["width"]) >= 3
+    assert all(b["width"] >= 16 for b in boxes)  # digits get padding, not a box as narrow as them
+    ring = words.nth(2)
+    assert "llm-attn-word-query" in ring.get_attribute("class")
+    assert ring.evaluate("w => getComputedStyle(w).outlineStyle") == "none"  # drawn inside
+    readout = page.locator(".llm-attn-row-readout").inner_text()
+    assert readout.startswith("query \"'\" (t=2) attends most to key '3' (s=4)"), readout
+    head = page.locator(".llm-attn-sentence-head").inner_text()
+    assert head == "query \"'\" reads:", head
+    page.hover('.llm-attn-cell[data-q="3"][data-k="0"]')
+    assert page.locator(".llm-attn-hover").inner_text().startswith(
+        "query '␣' (t=3) → key 'the' (s=0)")
+    contrast = page.evaluate("""() => [...document.querySelectorAll('.llm-attn-word')].map((w) => {
+      const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+      const lum = (c) => rgb(c).map((v) => { v /= 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+        .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const a = lum(getComputedStyle(w).color), b = lum(getComputedStyle(w).backgroundColor);
+      return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); })""")
+    assert min(contrast) >= 4.5, contrast
     assert not problems, problems
     page.close()

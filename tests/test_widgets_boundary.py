@@ -90,9 +90,21 @@ def test_boundary_view_steps_through_training_and_switches_runs(load, column_px)
     assert page.locator(".llm-boundary-test").inner_text() == f"{100 * first['test_acc']:.1f}%"
     assert page.locator(".llm-boundary-line").get_attribute("d") != line_end
 
+    k = 3  # a snapshot in the middle: another run opens at the same step of training
+    page.locator(".llm-boundary-step").fill(str(k))
+    step = w.frames["deep"][k]["step"]
     page.click('button[data-run="linear"]')
     assert page.evaluate("window.model.get('run')") == "linear"
-    assert page.evaluate("window.model.get('frame')") == -1  # a new run opens at its end
+    assert page.evaluate("window.model.get('frame')") == k
+    assert page.locator(".llm-boundary-step-now").inner_text() == str(step)
+    lin = w.frames["linear"][k]
+    assert lin["step"] == step
+    assert page.locator(".llm-boundary-loss").inner_text() == str(float(f"{lin['loss']:.3g}"))
+
+    page.locator(".llm-boundary-step").fill(str(n - 1))  # the end: the other run's end
+    page.click('button[data-run="deep"]')
+    assert page.locator(".llm-boundary-step-now").inner_text() == "300"
+    page.click('button[data-run="linear"]')
     lin = w.frames["linear"][-1]
     assert page.locator(".llm-boundary-loss").inner_text() == str(float(f"{lin['loss']:.3g}"))
     assert float(page.locator(".llm-boundary-train").inner_text()[:-1]) < 80
@@ -103,6 +115,26 @@ def test_boundary_view_steps_through_training_and_switches_runs(load, column_px)
     frame = page.evaluate("window.model.get('frame')")
     page.wait_for_timeout(500)
     assert page.evaluate("window.model.get('frame')") == frame
+    assert not problems, problems
+    page.close()
+
+
+def test_another_run_opens_at_the_nearest_snapshot_not_after_the_step_shown(load):
+    """Runs with other snapshot steps: the view keeps the step shown as well as it can (the last
+    snapshot at or before it, or the first), and never goes past the run's range."""
+    def snap(step):
+        return {"step": step, "loss": 1.0 / (1 + step), "train_acc": 0.5, "test_acc": 0.5,
+                "grid": np.full((3, 3), 0.5)}
+    runs = {"a": [snap(s) for s in (0, 10, 20, 40, 80)], "b": [snap(s) for s in (5, 30)]}
+    w = BoundaryView(np.zeros((2, 2)), [0, 1], runs, extent=(-1, 1, -1, 1))
+    page, problems = load(w, "boundary-steps")
+    shown = page.locator(".llm-boundary-step-now")
+    for frame, in_a, in_b in [(3, "40", "30"), (1, "10", "5"), (4, "80", "30")]:
+        page.click('button[data-run="a"]')
+        page.locator(".llm-boundary-step").fill(str(frame))
+        assert shown.inner_text() == in_a
+        page.click('button[data-run="b"]')
+        assert shown.inner_text() == in_b
     assert not problems, problems
     page.close()
 

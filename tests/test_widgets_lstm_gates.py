@@ -192,3 +192,21 @@ def test_lstm_view_fits_the_column_and_long_sequences_scroll(load, column_px):
     assert page.locator(".llm-lstm-tokens").evaluate("s => s.scrollTop") > 0  # and so was its token
     assert not problems, problems
     page.close()
+
+
+@pytest.mark.parametrize("width, columns", [(688, 2), (672, 2), (600, 2), (358, 1)])
+def test_lstm_panels_do_not_depend_on_a_few_pixels(load, width, columns):
+    """Chapter 3's view (29 steps, units 8 to 23: panels 321 px wide) keeps two panels to a row
+    in the dark theme's column, 16 px narrower than the light one (it used to drop to one column
+    and grow from 953 to 1538 px); on a phone the panels stack and still fit."""
+    n = 29
+    w = LSTMGateView([f"{t % 10}" for t in range(n)], lstm_gates(n, 24), units=range(8, 24))
+    page, problems = load(w, f"lstm-columns-{width}", width=width)
+    lefts = page.locator(".llm-lstm-panel").evaluate_all(
+        "ps => [...new Set(ps.map(p => Math.round(p.getBoundingClientRect().left)))]")
+    assert len(lefts) == columns, lefts
+    panels = page.locator(".llm-lstm-panels")
+    assert panels.evaluate("p => p.scrollWidth <= p.clientWidth")  # no panel sticks out
+    assert page.evaluate("document.getElementById('el').scrollWidth") <= width
+    assert not problems, problems
+    page.close()

@@ -58,6 +58,10 @@ def test_view_recomputes_the_softmax_as_the_temperature_changes(load):
         assert page.locator(".llm-softmax-t").inner_text() == f"{t:.2f}"
         assert _probabilities(page) == pytest.approx(softmax(np.array(LOGITS), t), abs=5e-4)
         assert page.evaluate("window.model.get('temperature')") == t
-    assert 'most likely: "mat"' in page.locator(".llm-softmax-summary").inner_text()
+        chosen = page.locator('.llm-softmax-presets button[aria-pressed="true"]')
+        assert chosen.all_inner_texts() == [f"T = {t:g}"]  # the preset shown as chosen
+    assert "most likely: 'mat'" in page.locator(".llm-softmax-summary").inner_text()
+    page.locator(".llm-softmax-slider").fill("400")  # T = 0.42: no preset is chosen
+    assert page.locator('.llm-softmax-presets button[aria-pressed="true"]').count() == 0
     assert not problems, problems
     page.close()

@@ -3,7 +3,9 @@ checks that turn the reader's input (lists, NumPy arrays, torch tensors) into cl
 or a ValueError that says what to do.
 
 Each widget is a triplet x.py / x.js / x.css beside this file. `_js_module("x.js")` is the
-widget's ES module: _common.js (the helpers every widget uses) followed by x.js.
+widget's ES module: _common.js (the helpers every widget uses) followed by x.js;
+`_stylesheet("x.css")` its CSS: _common.css (the light card, its buttons and inputs) followed by
+x.css.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ _HERE = Path(__file__).parent
 MAX_VALUES = 200_000  # numbers stored in one widget's state: more makes pages slow and heavy
 DECIMALS = 4  # stored values keep 4 decimals (or 4 significant digits): the views show fewer
 COMMON_JS = "_common.js"  # the helpers every widget's JavaScript uses
+COMMON_CSS = "_common.css"  # the card, buttons and inputs every widget's CSS starts from
 
 
 def _asset(name: str) -> str:
@@ -32,6 +35,12 @@ def _js_module(name: str) -> str:
     Top-level function declarations of one module are visible everywhere in it, so the widget's
     code calls the helpers as if it defined them (and must not define them again)."""
     return f"{_asset(COMMON_JS)}\n// --- {name} ---\n{_asset(name)}"
+
+
+def _stylesheet(name: str) -> str:
+    """A widget's CSS: the shared rules of _common.css, then the widget's own `name` (which may
+    refine them: it comes later, so it wins at equal specificity)."""
+    return f"{_asset(COMMON_CSS)}\n/* --- {name} --- */\n{_asset(name)}"
 
 
 def _to_array(x, what: str) -> np.ndarray:

@@ -142,3 +142,33 @@ function uniqueId(prefix) {
   globalThis.__llmWidgetIds = (globalThis.__llmWidgetIds || 0) + 1;
   return `${prefix}-${globalThis.__llmWidgetIds}`;
 }
+
+// A token in quotes, as Python's repr writes a string, with visible() characters: '4', '␣the',
+// and "'" for the token ' (so that the quotes around a quote cannot be misread).
+function quoted(token) {
+  const text = visible(token);
+  if (!text.includes("'")) return `'${text}'`;
+  if (!text.includes('"')) return `"${text}"`;
+  return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+// The text colour that reads best on a background [r, g, b]: black or white, whichever has the
+// higher contrast (WCAG relative luminance). One of them always has at least 4.5:1.
+function inkOn([r, g, b]) {
+  const linear = (c) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  const lum = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  return (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) ? "#000" : "#fff";
+}
+
+// The markup of a plot's <svg>: drawn in a width x height box (its viewBox), shown at that size
+// when the column has room and scaled down with a narrower one (CSS class llm-fit), but to no
+// less than `shrink` of its size, below which its wrapper (class llm-scroll-x) scrolls sideways.
+function plotSvg(cls, width, height, label, inner, shrink = 0.7) {
+  const w = Math.ceil(width), h = Math.ceil(height);
+  return svgTag("svg", { class: `${cls} llm-fit`, width: w, height: h, viewBox: `0 0 ${w} ${h}`,
+    style: `max-width: ${w}px; min-width: ${Math.round(shrink * w)}px`, role: "img",
+    "aria-label": escapeXml(label) }, inner);
+}

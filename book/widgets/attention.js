@@ -9,17 +9,27 @@
 //   layer, head (-1 = the average of the heads), query: what is shown and which row is selected.
 
 // Colour scales, as lists of RGB stops from white (nothing) to the darkest colour.
-// Weights in [0, 1] go from white to dark blue; signed values go from white at 0 to dark blue
-// (negative) or dark red (positive), symmetric about 0.
+// Weights go from white at 0 to dark blue at the top of the scale, the largest weight of the
+// matrix shown (so that a head whose weights are all below 0.1 is not drawn almost blank);
+// signed values go from white at 0 to dark blue (negative) or dark red (positive), symmetric
+// about 0 up to the largest |value| shown.
 const BLUES = [[255, 255, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
 const NEGATIVE = [[255, 255, 255], [209, 229, 240], [103, 169, 207], [33, 102, 172], [5, 48, 97]];
 const POSITIVE = [[255, 255, 255], [253, 219, 199], [239, 138, 98], [178, 24, 43], [103, 0, 31]];
 
-// A weight in [0, 1].
-const colour = (w) => blend(BLUES, w);
+// The colour of a value as [r, g, b]: a weight w in [0, scale], or a signed value v, with
+// -scale the darkest blue and +scale the darkest red.
+const colourRgb = (v, scale, signed) =>
+  (signed ? blendRgb(v < 0 ? NEGATIVE : POSITIVE, Math.abs(v) / scale) : blendRgb(BLUES, v / scale));
 
-// A signed value v, with -scale the darkest blue and +scale the darkest red.
-const divergingColour = (v, scale) => blend(v < 0 ? NEGATIVE : POSITIVE, Math.abs(v) / scale);
+// The top of the weights' colour scale: the largest weight of the matrix, rounded up to 2
+// significant digits (0.0714 -> 0.072; 0.9966 -> 1), so that the legend's number is exact.
+function weightScale(m) {
+  const top = Math.max(...m.map((row) => Math.max(...row)));
+  if (!(top > 0)) return 1;
+  const unit = 10 ** (Math.floor(Math.log10(top)) - 1);
+  return Math.min(1, Number((Math.ceil(top / unit - 1e-9) * unit).toPrecision(2)));
+}
 
 // CSS gradients for the legend.
 const GRADIENT = cssGradient(BLUES);
@@ -51,7 +61,7 @@ function matrix(weights, layer, head) {
 }
 
 function render({ model, el }) {
-  el.classList.add("llm-attn");
+  el.classList.add("llm-card", "llm-attn");
   let draw = () => {}; // repaints for the current layer, head and query; set by build()
 
   function build() {
@@ -72,7 +82,7 @@ function render({ model, el }) {
         <div class="llm-attn-heads"><span class="llm-attn-control-name">head</span></div>
       </div>
       <div class="llm-attn-hover"></div>
-      <div class="llm-attn-grid-wrap"></div>
+      <div class="llm-attn-grid-wrap llm-scroll-x"></div>
       <div class="llm-attn-row-readout" aria-live="polite"></div>
       <div class="llm-attn-sentence"></div>
       <div class="llm-attn-legend"></div>`;
@@ -160,25 +170,28 @@ function render({ model, el }) {
     }
 
     const wrap = el.querySelector(".llm-attn-grid-wrap");
-    wrap.innerHTML = svgTag("svg", { class: "llm-attn-map", width, height, viewBox: `0 0 ${width} ${height}`,
-      role: "img", "aria-label": "attention weights: queries by keys" }, parts.join(""));
+    wrap.innerHTML = plotSvg("llm-attn-map", width, height, "attention weights: queries by keys",
+      parts.join(""), 0.75);
     const svg = wrap.querySelector("svg");
     const rowHighlight = svg.querySelector(".llm-attn-row-highlight");
 
-    // The key tokens as running text, each shaded by how much the selected query reads it.
+    // The key tokens as running text, each in its own box shaded by how much the selected query
+    // reads it; white space is shown (␣, ↵), and a token with a newline ends its line.
     const sentence = el.querySelector(".llm-attn-sentence");
     sentence.innerHTML = `<span class="llm-attn-sentence-head"></span>`;
     const words = keys.map((k, s) => {
       const span = document.createElement("span");
       span.className = "llm-attn-word";
       span.dataset.k = String(s);
-      span.textContent = k === "" ? "∅" : k.replace(/\n/g, "↵\n");
+      span.textContent = visible(k);
       sentence.appendChild(span);
+      if (k.includes("\n")) sentence.appendChild(document.createElement("br"));
       return span;
     });
 
-    // What is on screen, set by draw(): the matrix, whether it is signed, and for signed values
-    // the scale (the largest |value|) and how many decimals to write.
+    // What is on screen, set by draw(): the matrix, whether it is signed, the top of the colour
+    // scale (the largest weight, or for signed values the largest |value|) and, for signed
+    // values, how many decimals to write.
     let shown = null, signed = false, scale = 1;
     let places = { exact: 4, cell: 2, axis: 0 };
 
@@ -193,7 +206,7 @@ function render({ model, el }) {
     }
 
     function describe(t, s) {
-      return `query '${visible(queries[t])}' (t=${t}) → key '${visible(keys[s])}' (s=${s}): ` +
+      return `query ${quoted(queries[t])} (t=${t}) → key ${quoted(keys[s])} (s=${s}): ` +
         exact(shown[t][s]);
     }
 
@@ -202,8 +215,8 @@ function render({ model, el }) {
       const axes = "rows: queries (the position that reads) · columns: keys (the positions read)";
       if (!signed) {
         box.innerHTML = `weight <span>0</span>
-          <span class="llm-attn-gradient" style="background: ${GRADIENT}"></span><span>1</span>
-          · ${axes} · each row sums to 1`;
+          <span class="llm-attn-gradient" style="background: ${GRADIENT}"></span><span class="llm-attn-scale">${scale}</span>
+          (the colours span 0 to the largest weight shown) · ${axes} · each row sums to 1`;
         return;
       }
       // −scale [dark blue … white] 0 [white … dark red] +scale
@@ -218,7 +231,7 @@ function render({ model, el }) {
       const ends = { top: barTop, zero: zeroY, bottom: base };
       const labels = signed
         ? { top: signedText(scale, places.axis), zero: "0", bottom: signedText(-scale, places.axis) }
-        : { top: "1", zero: "0", bottom: "" };
+        : { top: String(scale), zero: "0", bottom: "" };
       for (const line of svg.querySelectorAll(".llm-attn-gridline")) {
         line.style.display = line.dataset.at === "bottom" && !signed ? "none" : "";
       }
@@ -239,14 +252,16 @@ function render({ model, el }) {
         scale = Math.max(...shown.map((r) => Math.max(...r.map(Math.abs)))) || 1;
         places = { exact: Math.max(4, decimals(scale, 4)), cell: Math.min(2, decimals(scale, 2)),
           axis: decimals(scale, 2) };
+      } else {
+        scale = weightScale(shown);
       }
       // Cell numbers are hidden when small: below 0.005 for weights; for signed values, below 3%
       // of the scale or when they would round to 0. They are all hidden when the widest would
       // not fit in a cell (more than 5 characters, like −0.12).
       const hideBelow = signed ? Math.max(0.03 * scale, 0.5 * 10 ** -places.cell) : 0.005;
       const numbersFit = !signed || signedText(-scale, places.cell).length <= 5;
-      const fill = (v) => (signed ? divergingColour(v, scale) : colour(v));
-      const dark = (v) => (signed ? Math.abs(v) / scale : v) > 0.5; // white text on dark cells
+      const fill = (v) => `rgb(${colourRgb(v, scale, signed).join(",")})`;
+      const dark = (v) => inkOn(colourRgb(v, scale, signed)) === "#fff"; // white text on dark cells
       legend();
       for (const b of el.querySelectorAll("[data-layer]")) setActive(b, Number(b.dataset.layer) === layer, "llm-attn-active");
       for (const b of el.querySelectorAll("[data-head]")) {
@@ -270,18 +285,19 @@ function render({ model, el }) {
         label.classList.toggle("llm-attn-selected", Number(label.dataset.q) === query);
       }
       const row = shown[query];
-      // Weights: bars up from 0 at the bottom, 1 at the top. Signed values: bars up (positive)
-      // or down (negative) from a zero line in the middle, +-scale at the top and the bottom.
+      // Weights: bars up from 0 at the bottom, the scale's top at the top. Signed values: bars
+      // up (positive) or down (negative) from a zero line in the middle, +-scale at the top and
+      // the bottom.
       const zeroY = signed ? barTop + barH / 2 : base;
-      const unit = signed ? barH / 2 / scale : barH; // pixels per 1.0
+      const unit = signed ? barH / 2 / scale : barH / scale; // pixels per 1.0
       placeAxis(zeroY);
       for (const bar of svg.querySelectorAll(".llm-attn-bar")) {
         const w = row[Number(bar.dataset.k)];
-        const h = unit * Math.min(signed ? scale : 1, Math.abs(w));
+        const h = unit * Math.min(scale, Math.abs(w));
         bar.setAttribute("y", String(w >= 0 ? zeroY - h : zeroY));
         bar.setAttribute("height", String(h));
         // a quarter of the scale's colour at least, so that short bars stay visible
-        const shade = signed ? Math.sign(w) * (0.25 * scale + 0.75 * Math.abs(w)) : 0.25 + 0.75 * w;
+        const shade = Math.sign(w) * (0.25 * scale + 0.75 * Math.abs(w));
         bar.setAttribute("fill", fill(shade));
         bar.dataset.w = w.toFixed(signed ? places.exact : 4);
       }
@@ -296,16 +312,18 @@ function render({ model, el }) {
       const top1 = row.reduce((best, w, s) => (size(w) > size(row[best]) ? s : best), 0);
       const headName = head < 0 ? "mean of heads" : `head ${head}`;
       const where = nLayers > 1 || nHeads > 1 ? ` · ${layerNames[layer]}, ${headName}` : "";
+      const token = '<b class="llm-attn-token llm-code"></b>';
       el.querySelector(".llm-attn-row-readout").innerHTML = signed
-        ? `query <b class="llm-attn-token"></b> (t=${query}): largest |value| at key ` +
-          `<b class="llm-attn-token"></b> (s=${top1}): <b>${exact(row[top1])}</b>${where}`
-        : `query <b class="llm-attn-token"></b> (t=${query}) attends most to key ` +
-          `<b class="llm-attn-token"></b> (s=${top1}): <b>${exact(row[top1])}</b>${where}`;
+        ? `query ${token} (t=${query}): largest |value| at key ` +
+          `${token} (s=${top1}): <b>${exact(row[top1])}</b>${where}`
+        : `query ${token} (t=${query}) attends most to key ` +
+          `${token} (s=${top1}): <b>${exact(row[top1])}</b>${where}`;
       const [qTok, kTok] = el.querySelectorAll(".llm-attn-row-readout .llm-attn-token");
-      qTok.textContent = `'${visible(queries[query])}'`;
-      kTok.textContent = `'${visible(keys[top1])}'`;
-      el.querySelector(".llm-attn-sentence-head").textContent =
-        `query '${visible(queries[query])}' ${signed ? "(its row of values):" : "reads:"}`;
+      qTok.textContent = quoted(queries[query]);
+      kTok.textContent = quoted(keys[top1]);
+      const sentenceHead = el.querySelector(".llm-attn-sentence-head");
+      sentenceHead.innerHTML = `query ${token} ${signed ? "(its row of values):" : "reads:"}`;
+      sentenceHead.querySelector(".llm-attn-token").textContent = quoted(queries[query]);
       // the hint under the controls names weights or values, as the layer shown holds
       if (!el.querySelector(".llm-attn-hover-on")) hover(null);
     };

@@ -17,11 +17,11 @@ import traitlets
 from book.widgets._base import (
     DECIMALS,
     MAX_VALUES,
-    _asset,
     _js_module,
     _labels,
     _rounded,
     _significant_decimals,
+    _stylesheet,
     _title,
     _to_array,
     _token_list,
@@ -36,7 +36,10 @@ _SIGNED_HINT = ("; for signed values such as a gradient, pass signed=True (or si
 class AttentionView(anywidget.AnyWidget):
     """Attention weights as a query × key heat map, with buttons for the layer and the head (and
     the average of the heads). Hover a cell to read its weight; click a query (a row label or any
-    cell of the row) to see that row as bars and as the key tokens shaded by their weight.
+    cell of the row) to see that row as bars and as the key tokens shaded by their weight. The
+    colours run from white (0) to dark blue at the largest weight of the head shown (rounded up
+    to 2 significant digits and printed on the legend), so that a head that spreads its weight
+    thinly is not drawn almost blank.
 
     tokens: the S key tokens (columns).
     weights: attention weights of shape (L, nh, T, S) = (layers, heads, queries, keys), or
@@ -59,7 +62,7 @@ class AttentionView(anywidget.AnyWidget):
     """
 
     _esm = _js_module("attention.js")
-    _css = _asset("attention.css")
+    _css = _stylesheet("attention.css")
 
     tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
     query_tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)

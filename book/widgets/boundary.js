@@ -20,7 +20,7 @@ const pct = (v) => `${(100 * v).toFixed(1)}%`;
 const fmtLoss = (v) => (v >= 1e-3 ? String(Number(v.toPrecision(3))) : v.toExponential(1));
 
 function render({ model, el }) {
-  el.classList.add("llm-boundary");
+  el.classList.add("llm-card", "llm-boundary");
   let timer = null;
   let draw = () => {};
 
@@ -47,7 +47,7 @@ function render({ model, el }) {
           <span class="llm-boundary-step-text"></span>
         </div>
       </div>
-      <div class="llm-boundary-plot-wrap"></div>
+      <div class="llm-boundary-plot-wrap llm-scroll-x"></div>
       <div class="llm-boundary-readout" aria-live="polite"></div>
       <div class="llm-boundary-legend">
         <span><span class="llm-boundary-dot" style="background: ${CLASS_COLOURS[0]}"></span>class 0</span>
@@ -60,7 +60,7 @@ function render({ model, el }) {
     el.querySelector(".llm-boundary-title").hidden = !title;
     const runBox = el.querySelector(".llm-boundary-runs");
     for (const r of runs) {
-      runBox.appendChild(button(r, { run: r }, () => { stop(); model.set("frame", -1); set("run", r); }));
+      runBox.appendChild(button(r, { run: r }, () => chooseRun(r)));
     }
     runBox.hidden = runs.length < 2;
     const ramp = el.querySelector(".llm-boundary-ramp");
@@ -81,8 +81,8 @@ function render({ model, el }) {
     }
     const width = M.left + W + M.right, height = M.top + H + M.bottom;
     const wrap = el.querySelector(".llm-boundary-plot-wrap");
-    wrap.innerHTML = svgTag("svg", { class: "llm-boundary-plot", width, height, viewBox: `0 0 ${width} ${height}`,
-      role: "img", "aria-label": "training points and the classifier's decision boundary" }, parts.join(""));
+    wrap.innerHTML = plotSvg("llm-boundary-plot", width, height,
+      "training points and the classifier's decision boundary", parts.join(""));
     const svg = wrap.querySelector("svg");
     const slider = el.querySelector(".llm-boundary-step");
     slider.addEventListener("input", () => { stop(); set("frame", Number(slider.value)); });
@@ -117,6 +117,20 @@ function render({ model, el }) {
         `loss <b class="llm-boundary-loss">${fmtLoss(snap.loss)}</b> · accuracy: training ` +
         `<b class="llm-boundary-train">${pct(snap.train_acc)}</b>, test <b class="llm-boundary-test">${pct(snap.test_acc)}</b>`;
     };
+
+    // Another run at the same point of training: the snapshot shown keeps its step, or the
+    // nearest earlier one the run has (its first if it has none); the end stays the end.
+    function chooseRun(r) {
+      stop();
+      if (model.get("frame") >= 0) {
+        const { list, k } = current();
+        const step = list[k].step, other = frames[r] || [];
+        let j = 0;
+        while (j + 1 < other.length && other[j + 1].step <= step) j++;
+        model.set("frame", j);
+      }
+      set("run", r);
+    }
 
     function play() {
       const { list } = current();

@@ -17,12 +17,12 @@ import traitlets
 from book.widgets._base import (
     DECIMALS,
     MAX_VALUES,
-    _asset,
     _extent,
     _js_module,
     _matrix,
     _rounded,
     _sig,
+    _stylesheet,
     _title,
     _to_array,
 )
@@ -50,7 +50,7 @@ class BoundaryView(anywidget.AnyWidget):
     """
 
     _esm = _js_module("boundary.js")
-    _css = _asset("boundary.css")
+    _css = _stylesheet("boundary.css")
 
     points = traitlets.List().tag(sync=True)  # [[x, y], ...]
     labels = traitlets.List(traitlets.Int()).tag(sync=True)

@@ -102,7 +102,7 @@ function plotSize([x0, x1, y0, y1]) {
 }
 
 function render({ model, el }) {
-  el.classList.add("llm-descent");
+  el.classList.add("llm-card", "llm-descent");
   const uid = uniqueId("llm-descent"); // for the ids of the clip path and the gradient
   let timer = null; // the "play" interval
   let draw = () => {}; // repaints the runs, controls and readout; set by build()
@@ -144,7 +144,7 @@ function render({ model, el }) {
           <span class="llm-descent-step-text"></span>
         </div>
       </div>
-      <div class="llm-descent-plot-wrap"></div>
+      <div class="llm-descent-plot-wrap llm-scroll-x"></div>
       <div class="llm-descent-readout" aria-live="polite"></div>
       <div class="llm-descent-legend"></div>`;
     const title = model.get("title");
@@ -235,8 +235,8 @@ function render({ model, el }) {
         `(${fmtCoord(minimum[0])}, ${fmtCoord(minimum[1])})`)));
 
     const wrap = el.querySelector(".llm-descent-plot-wrap");
-    wrap.innerHTML = svgTag("svg", { class: "llm-descent-plot", width, height, viewBox: `0 0 ${width} ${height}`,
-      role: "img", "aria-label": "loss surface with the optimizer's path" }, parts.join(""));
+    wrap.innerHTML = plotSvg("llm-descent-plot", width, height, "loss surface with the optimizer's path",
+      parts.join(""));
     const svg = wrap.querySelector("svg");
     const lossAt = sampler(grid, extent);
     paintHeat(svg.querySelector(".llm-descent-heat"), extent, W, H, LUT,

@@ -16,7 +16,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from book.widgets._base import DECIMALS, _asset, _extent, _js_module, _sig, _title
+from book.widgets._base import DECIMALS, _extent, _js_module, _sig, _stylesheet, _title
 
 MAX_GRID_SIDE = 201  # grid points per axis: 101 x 101 (np.linspace(..., 101)) reads well
 MAX_POINTS = 50_000  # iterates over all paths together: more makes the page slow and heavy
@@ -137,7 +137,7 @@ class DescentView(anywidget.AnyWidget):
     """
 
     _esm = _js_module("descent.js")
-    _css = _asset("descent.css")
+    _css = _stylesheet("descent.css")
 
     grid = traitlets.List().tag(sync=True)  # grid[i][j]: the loss at (xs[j], ys[i])
     extent = traitlets.List(traitlets.Float()).tag(sync=True)  # [xmin, xmax, ymin, ymax]

@@ -25,7 +25,7 @@ function layout(pts) {
 }
 
 function render({ model, el }) {
-  el.classList.add("llm-emb");
+  el.classList.add("llm-card", "llm-emb");
   const uid = uniqueId("llm-emb"); // for the id of the word list
   let draw = () => {};
 
@@ -47,7 +47,7 @@ function render({ model, el }) {
       </div>
       <div class="llm-emb-hover" aria-live="polite"></div>
       <div class="llm-emb-body">
-        <div class="llm-emb-plot-wrap"></div>
+        <div class="llm-emb-plot-wrap llm-scroll-x"></div>
         <div class="llm-emb-panel" aria-live="polite"></div>
       </div>
       <div class="llm-emb-legend"></div>
@@ -88,8 +88,8 @@ function render({ model, el }) {
     parts.push(svgTag("g", { class: "llm-emb-labels" }, ""));
     parts.push(svgTag("text", { class: "llm-emb-tip", x: 0, y: 0, visibility: "hidden" }, ""));
     const wrap = el.querySelector(".llm-emb-plot-wrap");
-    wrap.innerHTML = svgTag("svg", { class: "llm-emb-plot", width: W, height: H, viewBox: `0 0 ${W} ${H}`,
-      role: "img", "aria-label": "word vectors projected to two dimensions" }, parts.join(""));
+    wrap.innerHTML = plotSvg("llm-emb-plot", W, H, "word vectors projected to two dimensions",
+      parts.join(""));
     const svg = wrap.querySelector("svg");
     const circles = Array.from(svg.querySelectorAll(".llm-emb-point"));
     const tip = svg.querySelector(".llm-emb-tip");
@@ -199,7 +199,7 @@ function render({ model, el }) {
       }).join("");
       box.innerHTML = `<div class="llm-emb-panel-head">nearest to <b class="llm-emb-selected-word"></b>` +
         ` <span class="llm-emb-space-name"></span></div><ol class="llm-emb-list">${rows}</ol>` +
-        `<div class="llm-emb-panel-foot">cosine similarity · grey: not on the map</div>`;
+        `<div class="llm-emb-panel-foot">cosine similarity · grey italics: not on the map</div>`;
       box.querySelector(".llm-emb-selected-word").textContent = words[selected];
       box.querySelector(".llm-emb-space-name").textContent = spaces.length > 1 ? `(${space})` : "";
     }

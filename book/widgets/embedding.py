@@ -13,11 +13,11 @@ import traitlets
 
 from book.widgets._base import (
     MAX_VALUES,
-    _asset,
     _js_module,
     _matrix,
     _rounded,
     _significant_decimals,
+    _stylesheet,
     _title,
     _token_list,
 )
@@ -50,7 +50,7 @@ class EmbeddingView(anywidget.AnyWidget):
     """
 
     _esm = _js_module("embedding.js")
-    _css = _asset("embedding.css")
+    _css = _stylesheet("embedding.css")
 
     words = traitlets.List(traitlets.Unicode()).tag(sync=True)
     groups = traitlets.List(traitlets.Int()).tag(sync=True)

@@ -31,7 +31,7 @@ const fmtT = (t) => (t >= 10 ? t.toFixed(1) : t >= 1 ? t.toFixed(2) : t.toPrecis
 const vec = (v, places) => `(${v.map((x) => fmt(x, places)).join(", ")})`;
 
 function render({ model, el }) {
-  el.classList.add("llm-lookup");
+  el.classList.add("llm-card", "llm-lookup");
   const uid = uniqueId("llm-lookup"); // for the id of the arrow head
   let draw = () => {};
 
@@ -60,7 +60,7 @@ function render({ model, el }) {
         <span class="llm-lookup-tval"></span>
       </div>
       <div class="llm-lookup-body">
-        <div class="llm-lookup-plane-wrap"></div>
+        <div class="llm-lookup-plane-wrap llm-scroll-x"></div>
         <div class="llm-lookup-table-wrap"></div>
       </div>
       <div class="llm-lookup-readout" aria-live="polite"></div>`;
@@ -107,9 +107,8 @@ function render({ model, el }) {
       svgTag("circle", { class: "llm-lookup-query-dot", cx: 0, cy: 0, r: 6 })));
     parts.push(svgTag("text", { class: "llm-lookup-query-label", x: 0, y: 0 }, "q"));
     const planeWrap = el.querySelector(".llm-lookup-plane-wrap");
-    planeWrap.innerHTML = svgTag("svg", { class: "llm-lookup-plane", width: SIZE, height: SIZE,
-      viewBox: `0 0 ${SIZE} ${SIZE}`, role: "img", "aria-label": "keys and the query in the plane; drag or click to move the query" },
-    parts.join(""));
+    planeWrap.innerHTML = plotSvg("llm-lookup-plane", SIZE, SIZE,
+      "keys and the query in the plane; drag or click to move the query", parts.join(""), 0.8);
     const svg = planeWrap.querySelector("svg");
 
     // The table: one row per key, then the output.

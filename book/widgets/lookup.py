@@ -13,7 +13,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from book.widgets._base import _asset, _js_module, _labels, _matrix, _title, _to_array
+from book.widgets._base import _js_module, _labels, _matrix, _stylesheet, _title, _to_array
 
 MAX_KEYS = 12  # one table row per key: more do not read well
 
@@ -36,7 +36,7 @@ class LookupView(anywidget.AnyWidget):
     """
 
     _esm = _js_module("lookup.js")
-    _css = _asset("lookup.css")
+    _css = _stylesheet("lookup.css")
 
     # (not `keys`: ipywidgets' Widget already has an attribute of that name)
     key_vectors = traitlets.List().tag(sync=True)  # [[k1, k2], ...]

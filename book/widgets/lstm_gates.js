@@ -41,6 +41,7 @@ const fmt = (v) => v.toFixed(4);
 // Cell sizes: two panels side by side when a sequence is short enough, else one panel per row
 // as wide as the book's column (~700 px); sequences too long even for that scroll sideways.
 const HALF_PX = 330, COLUMN_PX = 680;
+const PANEL_SHRINK = 0.85; // panels scale down to this share of their size before they wrap
 
 function layout(nSteps, units, tokens) {
   const unitW = 14 + 6.5 * Math.max(...units.map((u) => String(u).length)); // room for unit numbers
@@ -59,7 +60,7 @@ function layout(nSteps, units, tokens) {
 }
 
 function render({ model, el }) {
-  el.classList.add("llm-lstm");
+  el.classList.add("llm-card", "llm-lstm");
   let timer = null; // the "play" interval
   let refresh = () => {}; // redraws the cursor; set by build()
 
@@ -110,7 +111,9 @@ function render({ model, el }) {
     });
 
     const panels = el.querySelector(".llm-lstm-panels");
-    panels.style.gridTemplateColumns = `repeat(auto-fill, ${L.panelW}px)`;
+    // as many columns as fit panels scaled down to PANEL_SHRINK; each panel grows to its size
+    panels.style.gridTemplateColumns =
+      `repeat(auto-fill, minmax(${Math.ceil(PANEL_SHRINK * L.panelW)}px, 1fr))`;
     for (const q of QUANTITIES) panels.appendChild(panel(q, tokens, units, gates[q.key], cMax, L));
     panels.addEventListener("mouseover", hover);
     panels.addEventListener("mouseleave", () => hover(null));
@@ -136,7 +139,7 @@ function render({ model, el }) {
       const q = QUANTITIES.find((x) => x.key === cell.dataset.q);
       const t = Number(cell.dataset.t), k = Number(cell.dataset.k);
       line.textContent = `${q.key} (${q.name}) · unit ${units[k]} · t = ${t} · ` +
-        `token '${visible(tokens[t])}' · ${fmt(gates[q.key][t][k])}`;
+        `token ${quoted(tokens[t])} · ${fmt(gates[q.key][t][k])}`;
       line.classList.add("llm-lstm-hover-on");
     }
 
@@ -176,7 +179,7 @@ function render({ model, el }) {
     function update() {
       const t = current();
       slider.value = String(t);
-      el.querySelector(".llm-lstm-step").textContent = `t = ${t} · token '${visible(tokens[t])}'`;
+      el.querySelector(".llm-lstm-step").textContent = `t = ${t} · token ${quoted(tokens[t])}`;
       for (const cursor of el.querySelectorAll(".llm-lstm-cursor")) {
         cursor.setAttribute("x", String(L.unitW + t * L.cellW - 1));
         cursor.dataset.t = String(t);
@@ -215,9 +218,11 @@ function render({ model, el }) {
 
     // Keep the cursor in sight when the panels scroll sideways.
     function scrollCursorIntoView(t) {
-      const x = L.unitW + t * L.cellW;
       if (panels.scrollWidth <= panels.clientWidth) return;
-      if (x < panels.scrollLeft + L.unitW || x + L.cellW > panels.scrollLeft + panels.clientWidth) {
+      const map = panels.querySelector(".llm-lstm-map");
+      const k = map.getBoundingClientRect().width / map.viewBox.baseVal.width; // the panels' scale
+      const x = k * (L.unitW + t * L.cellW), unitW = k * L.unitW, cellW = k * L.cellW;
+      if (x < panels.scrollLeft + unitW || x + cellW > panels.scrollLeft + panels.clientWidth) {
         panels.scrollLeft = Math.max(0, x - panels.clientWidth / 2);
       }
     }
@@ -279,8 +284,7 @@ function panel(q, tokens, units, values, cMax, L) {
         <span class="llm-lstm-gradient" style="background: ${cssGradient(q.scale === "gate" ? BLUES : RED_BLUE)}"></span>${ends[1]}</span>
     </div>
     <div class="llm-lstm-note">${q.note}</div>
-    <svg class="llm-lstm-map" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"
-         role="img" aria-label="${q.name}: units by time steps">${parts.join("")}</svg>`;
+    ${plotSvg("llm-lstm-map", width, height, `${q.name}: units by time steps`, parts.join(""), PANEL_SHRINK)}`;
   return div;
 }
 

@@ -14,10 +14,10 @@ import traitlets
 
 from book.widgets._base import (
     MAX_VALUES,
-    _asset,
     _js_module,
     _matrix,
     _rounded,
+    _stylesheet,
     _title,
     _token_list,
 )
@@ -53,7 +53,7 @@ class LSTMGateView(anywidget.AnyWidget):
     """
 
     _esm = _js_module("lstm_gates.js")
-    _css = _asset("lstm_gates.css")
+    _css = _stylesheet("lstm_gates.css")
     QUANTITIES = tuple(_RANGES)
     DEFAULT_MAX_UNITS = 16
 

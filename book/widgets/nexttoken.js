@@ -45,7 +45,7 @@ const fromSlider = (v) => T_MIN * Math.pow(T_MAX / T_MIN, v / 1000);
 const pct = (x) => (x >= 0.1 ? (100 * x).toFixed(1) : (100 * x).toFixed(2)) + "%";
 
 function render({ model, el }) {
-  el.classList.add("llm-next");
+  el.classList.add("llm-card", "llm-next");
   el.innerHTML = `
     <div class="llm-next-title"></div>
     <div class="llm-next-prompts" role="group" aria-label="prompt"></div>
@@ -107,8 +107,13 @@ function render({ model, el }) {
     const t = model.get("temperature"), k = model.get("top_k"), p = model.get("top_p");
     const { before, after } = distribution(logits, t, k, p);
     q(".llm-next-title").textContent = model.get("title");
-    el.querySelectorAll(".llm-next-prompts button").forEach((b) =>
-      b.classList.toggle("llm-next-on", Number(b.dataset.prompt) === i));
+    // the chosen prompt, and the presets that match the settings, are shown pressed
+    el.querySelectorAll("[data-prompt]").forEach((b) => setActive(b, Number(b.dataset.prompt) === i, "llm-next-on"));
+    el.querySelectorAll("[data-temperature]").forEach((b) =>
+      setActive(b, Math.abs(Number(b.dataset.temperature) - t) < 1e-9, "llm-next-on"));
+    el.querySelectorAll("[data-topk]").forEach((b) => setActive(b, Number(b.dataset.topk) === k, "llm-next-on"));
+    el.querySelectorAll("[data-topp]").forEach((b) =>
+      setActive(b, Math.abs(Number(b.dataset.topp) - p) < 1e-9, "llm-next-on"));
     q(".llm-next-t").textContent = t.toFixed(2);
     q(".llm-next-temp").value = String(toSlider(t));
     q(".llm-next-k").textContent = k ? String(k) : "off";
@@ -155,7 +160,7 @@ function render({ model, el }) {
     const best = order[0];
     q(".llm-next-summary").textContent =
       `sampling from ${kept} of ${tokens.length} tokens · the filters cut ${pct(cutMass)} ` +
-      `of the tempered probability · most likely "${tokens[best]}" ${pct(after[best])}`;
+      `of the tempered probability · most likely ${quoted(tokens[best])} ${pct(after[best])}`;
   }
 
   for (const name of ["prompt", "temperature", "top_k", "top_p", "logits"]) {

@@ -16,7 +16,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from book.widgets._base import _asset, _js_module, _title, _to_array
+from book.widgets._base import _js_module, _stylesheet, _title, _to_array
 
 MAX_VOCAB = 4096  # logits per prompt: more makes the page heavy (store a top slice instead)
 MAX_PROMPTS = 12
@@ -35,7 +35,7 @@ class NextTokenView(anywidget.AnyWidget):
     """Bars of P(next token | prompt) under temperature, top-k and top-p, computed in JavaScript."""
 
     _esm = _js_module("nexttoken.js")
-    _css = _asset("nexttoken.css")
+    _css = _stylesheet("nexttoken.css")
     prompts = traitlets.List(traitlets.Unicode()).tag(sync=True)
     tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
     logits = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)

@@ -19,7 +19,7 @@ const toSlider = (t) => Math.round((1000 * Math.log(t / T_MIN)) / Math.log(T_MAX
 const fromSlider = (v) => T_MIN * Math.pow(T_MAX / T_MIN, v / 1000);
 
 function render({ model, el }) {
-  el.classList.add("llm-softmax");
+  el.classList.add("llm-card", "llm-softmax");
   el.innerHTML = `
     <div class="llm-softmax-controls">
       <label>temperature <i>T</i> = <b class="llm-softmax-t"></b>
@@ -47,6 +47,9 @@ function render({ model, el }) {
     const t = model.get("temperature");
     const probs = softmax(logits, t);
     slider.value = String(toSlider(t));
+    for (const b of presets.querySelectorAll("button")) {
+      setActive(b, Math.abs(Number(b.dataset.temperature) - t) < 1e-9, "llm-softmax-on");
+    }
     el.querySelector(".llm-softmax-t").textContent = t.toFixed(2);
     const bars = el.querySelector(".llm-softmax-bars");
     bars.innerHTML = "";
@@ -66,7 +69,7 @@ function render({ model, el }) {
     const best = probs.indexOf(Math.max(...probs));
     const h = entropyBits(probs), hMax = Math.log2(probs.length);
     el.querySelector(".llm-softmax-summary").textContent =
-      `most likely: "${labels[best] ?? best}" with p = ${probs[best].toFixed(3)} · ` +
+      `most likely: ${quoted(labels[best] ?? String(best))} with p = ${probs[best].toFixed(3)} · ` +
       `entropy ${h.toFixed(2)} of at most ${hMax.toFixed(2)} bits`;
   }
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import anywidget
 import traitlets
 
-from book.widgets._base import _asset, _js_module, _labels, _matrix
+from book.widgets._base import _js_module, _labels, _matrix, _stylesheet
 
 
 class SoftmaxView(anywidget.AnyWidget):
     """Bars of softmax(logits / T); a slider and preset buttons change the temperature T."""
 
     _esm = _js_module("softmax.js")
-    _css = _asset("softmax.css")
+    _css = _stylesheet("softmax.css")
     logits = traitlets.List(traitlets.Float()).tag(sync=True)
     labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     temperature = traitlets.Float(1.0).tag(sync=True)

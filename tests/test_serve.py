@@ -48,9 +48,14 @@ def test_plain_bytes_for_a_client_without_gzip_and_for_images(served):
     assert headers["Content-Encoding"] is None and body == (folder / "image.png").read_bytes()
 
 
-def test_a_missing_file_is_a_404_and_a_missing_site_a_clear_error(served, tmp_path):
+def test_a_missing_file_is_a_404_and_a_missing_folder_a_clear_error(served, tmp_path):
     _, base = served
     with pytest.raises(urllib.error.HTTPError, match="404"):
         _get(f"{base}/nothing.js", gzip_ok=True)
-    with pytest.raises(FileNotFoundError, match="make book"):
-        serve.make_server(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        serve.make_server(tmp_path / "missing")
+
+
+def test_serving_a_folder_with_no_site_says_how_to_build_it(tmp_path, capsys):
+    assert serve.main([str(tmp_path)]) == 1
+    assert "make book" in capsys.readouterr().err

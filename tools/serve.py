@@ -75,9 +75,8 @@ class _Body:
 
 def make_server(directory: Path, port: int = 0, quiet: bool = False) -> ThreadingHTTPServer:
     """A server for `directory` on 127.0.0.1 (port 0: any free port); call serve_forever()."""
-    if not (directory / "index.html").exists():
-        raise FileNotFoundError(f"{directory} has no index.html: build the site first "
-                                "(`make book`, or `make student-book` for the student edition)")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory} is not a folder")
     handler = functools.partial(type("Handler", (CompressingHandler,), {"quiet": quiet}),
                                 directory=str(directory))
     return ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -88,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("directory", nargs="?", default=str(ROOT / "_build" / "html"))
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
+    if not (Path(args.directory) / "index.html").exists():
+        print(f"error: {args.directory} has no index.html: build the site first (`make book`, "
+              "or `make student-book` for the student edition)", file=sys.stderr)
+        return 1
     try:
         server = make_server(Path(args.directory), args.port)
     except (FileNotFoundError, OSError) as err:

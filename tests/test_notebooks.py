@@ -73,3 +73,14 @@ def test_a_cell_shows_its_printed_lines_in_one_box(path):
         for a, b in zip(outputs, outputs[1:]):
             assert not (a.output_type == b.output_type == "stream" and a.name == b.name), \
                 f"cell {i}: split {a.name} output; re-run tools/execute_notebooks.py {path.name}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_every_figure_has_alt_text(path):
+    """A figure's alt text is what a screen reader says (the website used its file path):
+    cell metadata {"mystnb": {"image": {"alt": "..."}}}, which myst-nb puts on the <img>."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt) > 30, f"cell {i} shows a figure with no alt text"

@@ -10,18 +10,14 @@ problems collects console and page errors.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
 import threading
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-SITE = ROOT / "_build" / "html"
+from site_tools import CHROMIUM, FLAGS, SITE, load_tool
 
 
 @pytest.fixture(scope="session")
@@ -30,14 +26,6 @@ def site() -> Path:
     if not (SITE / "intro.html").exists():
         pytest.fail("the website is not built: run `make book` (or `make test`, which builds it)")
     return SITE
-
-
-def load_tool(name: str):
-    """A module of tools/ (not a package), imported by its path."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 site_server = load_tool("serve")
@@ -57,11 +45,6 @@ def site_url(site: Path):
 
 # --- the widget harness ---
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 COLUMN_PX = 700  # the width of the book's text column
 
 FAKE_MODEL_JS = """

@@ -7,8 +7,8 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from conftest import ROOT
 from pybtex.database import parse_string
+from site_tools import ROOT
 
 sys.path.insert(0, str(ROOT / "assets" / "sphinx_ext"))
 import course_site  # noqa: E402

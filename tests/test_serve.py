@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import load_tool
+from site_tools import load_tool
 
 serve = load_tool("serve")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, load_tool
+from site_tools import ROOT, load_tool
 
 set_repository = load_tool("set_repository")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import CHROMIUM, FLAGS, SITE
+from site_tools import CHROMIUM, FLAGS, SITE
 
 async_api = pytest.importorskip("playwright.async_api", reason="playwright is in requirements.txt")
 

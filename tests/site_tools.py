@@ -1,0 +1,28 @@
+"""Paths and helpers that test modules import directly (`from site_tools import ...`).
+
+They live here, not in conftest.py: tests/ and tests/data/ each have a conftest.py, and when pytest
+collects both, `import conftest` in a test module gets whichever was imported first.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "_build" / "html"
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def load_tool(name: str):
+    """A module of tools/ (not a package), imported by its path."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -13,14 +13,25 @@ the outcome is a printed message and a `CheckResult`. The one exception is Keybo
 
 `checker(...)` turns a function that lists the cases into the `check_X(fn, *, quiet=False)`
 that notebooks call, so that a chapter's checker reads as its name, its docstring and its cases.
+
+Hidden grading cases. The cases a learner sees are public and fixed, so a function can be written
+to return their answers without solving the exercise. Each checker also declares `grading`: a
+function of a NumPy Generator that draws fresh cases of the same kinds. `check_X(fn,
+grading_seed=S)` runs the visible cases and then those drawn from S (and the exercise's name), a
+seed only the instructor knows (`python -m book.grade --seed`); in a notebook, with no seed, only
+the visible cases run.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import numpy as np
 
 from book.exercises import messages
 from book.exercises.cases import Case, CheckResult, Failure, HintLike, print_feedback
@@ -163,6 +174,11 @@ def _mutation(
 # ---------------------------------------------------------------------------------------------
 
 
+def grading_rng(seed: int, exercise: str) -> np.random.Generator:
+    """The generator that draws an exercise's hidden cases: one stream per (seed, exercise)."""
+    return np.random.default_rng([int(seed), zlib.crc32(exercise.encode("utf-8"))])
+
+
 def checker(
     exercise: str,
     *,
@@ -171,23 +187,41 @@ def checker(
     fn_name: str | None = None,
     prepare: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
+    grading: Callable[..., list[Case]] | None = None,
 ) -> Callable[[Callable[..., list[Case]]], Callable[..., CheckResult]]:
     """Turn a function that returns the cases into the checker `check_X(fn, *, quiet=False)`.
 
     The decorated function keeps its name and docstring (what `check_X?` shows in a notebook).
     It takes no argument, or the learner's function when the cases depend on it. `prepare`
     wraps the learner's function before it is run (e.g. to turn NumPy overflow into an error).
+    `grading(rng)` (or `grading(rng, fn)`) draws the hidden cases that grading adds, from a
+    NumPy Generator; they must be new inputs, never the visible cases again.
     """
 
     def decorate(build_cases: Callable[..., list[Case]]) -> Callable[..., CheckResult]:
         takes_fn = bool(inspect.signature(build_cases).parameters)
+        grading_takes_fn = grading is not None and len(inspect.signature(grading).parameters) > 1
 
-        def check(fn: Callable[..., Any], *, quiet: bool = False) -> CheckResult:
+        def all_cases(fn: Callable[..., Any], grading_seed: int | None) -> list[Case]:
+            if not callable(fn):
+                return [] if takes_fn else build_cases()
+            cases = build_cases(fn) if takes_fn else build_cases()
+            if grading_seed is None:
+                return cases
+            if grading is None:
+                raise ValueError(f"{exercise}: this checker has no hidden grading cases")
+            rng = grading_rng(grading_seed, exercise)
+            hidden = grading(rng, fn) if grading_takes_fn else grading(rng)
+            return [
+                *cases,
+                *(dataclasses.replace(c, name=f"hidden case: {c.name}") for c in hidden),
+            ]
+
+        def check(
+            fn: Callable[..., Any], *, quiet: bool = False, grading_seed: int | None = None
+        ) -> CheckResult:
             try:
-                if not callable(fn):
-                    cases = [] if takes_fn else build_cases()
-                else:
-                    cases = build_cases(fn) if takes_fn else build_cases()
+                cases = all_cases(fn, grading_seed)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # a broken case list is the checker's bug
@@ -213,6 +247,8 @@ def checker(
         check.__doc__ = build_cases.__doc__
         check.__module__ = build_cases.__module__
         check.cases = build_cases  # type: ignore[attr-defined]  # for tests and curious readers
+        check.grading = grading  # type: ignore[attr-defined]  # the hidden cases' generator
+        check.exercise = exercise  # type: ignore[attr-defined]
         return check
 
     return decorate

@@ -6,13 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: help setup assets book student-book test unit lint notebooks serve clean
+.PHONY: help setup assets book student-book student-notebooks test unit lint notebooks serve clean
 help:
 	@echo "make book       build the website into _build/html"
 	@echo "make test       lint, unit tests, nbval on every notebook, site build, browser checks"
 	@echo "make unit       the fast tier: the package's tests, no slow training, no site, no browser"
 	@echo "make lint       ruff over the package, tests, tools, benchmarks and notebooks"
 	@echo "make student-book  the same site without the solutions, into _build/student"
+	@echo "make student-notebooks  the chapters as students get them, into _build/student/notebooks"
 	@echo "make notebooks  re-execute every notebook in place (commit the outputs)"
 	@echo "make serve      serve the built site on http://127.0.0.1:$(PORT)"
 	@echo "make setup      only create .venv and install the pins and the package"
@@ -44,6 +45,9 @@ book: setup assets
 
 student-book: setup assets
 	$(PY) tools/student_edition.py
+
+student-notebooks: setup
+	$(PY) tools/student_edition.py --notebooks
 
 lint: setup
 	$(VENV)/bin/ruff check book tests tools benchmarks chapters solutions

@@ -35,7 +35,13 @@ docstring is what the learner reads: it must say what the checker passes in and 
 (shapes, dtypes, return value), never how to compute it.
 
 To add an exercise: write the solution cell, tag it `solution`; in the chapter, add an empty code
-cell tagged `exercise` where the exercise belongs, containing only `check_f(f)`; run the tool.
+cell tagged `exercise` where the exercise belongs, containing only `check_f(f)`; add its row to
+`book/exercises/registry.py` (title and label as in the chapter's `{exercise}` directive); run
+the tool.
+
+The tool also writes the book's Exercises page, `exercises.md`, from the registry: a table per
+chapter with a link to each exercise, what the learner writes, the estimated minutes and points
+(`--check` fails when the page is out of date).
 Only the cells' sources are rewritten (outputs are left alone), so `--check` passes in CI
 without re-executing anything.
 """
@@ -255,8 +261,75 @@ def run(chapters: list[Path], check: bool) -> int:
     return status
 
 
+PAGE = ROOT / "exercises.md"
+
+
+def chapter_title(chapter: Path) -> str:
+    """The chapter's title: the first `# ` heading of its first cell."""
+    nb = nbformat.read(chapter, as_version=4)
+    for line in nb.cells[0].source.splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    raise ExerciseError(f"{chapter.name}: its first cell has no `# ` title")
+
+
+def page_text() -> str:
+    """The Exercises page, from the registry: one table per chapter, links to the exercises."""
+    from book.exercises.registry import NOTEBOOKS, exercises
+
+    everything = exercises()
+    labels = list(dict.fromkeys(e.label for e in everything))
+    minutes = sum(e.minutes for e in everything)
+    lines = [
+        "# Exercises",
+        "",
+        "<!-- Written by `python tools/exercises.py` from book/exercises/registry.py: "
+        "edit those, not this page. -->",
+        "",
+        f"The chapters hold {len(labels)} exercises: {len(everything)} functions to write, "
+        f"about {minutes / 60:.0f} hours of work for someone who has read the chapter, "
+        f"{sum(e.points for e in everything)} points in all (one per five minutes of "
+        "estimated work). Each exercise sits where its topic is taught. You write the "
+        "function in the exercise's cell and run it: its checker calls your function on test "
+        "cases and says what is wrong (a shape, a dtype, a `nan`, a value and where), with a "
+        "hint that fits the mistake.",
+        "",
+        "```{only} not student",
+        "Instructors grade them with `python -m book.grade`, which also runs cases that the "
+        "notebook does not show: see the {doc}`instructors' guide <instructors>`.",
+        "```",
+    ]
+    for chapter, notebook in NOTEBOOKS.items():
+        rows = exercises([chapter])
+        lines += ["", f"## {chapter_title(ROOT / notebook)}", "",
+                  "| | Exercise | You write | Minutes | Points |",
+                  "| --- | --- | --- | ---: | ---: |"]
+        for label in dict.fromkeys(e.label for e in rows):
+            same = [e for e in rows if e.label == label]
+            names = ", ".join(f"`{e.function}`" for e in same)
+            lines.append(f"| {chapter}.{same[0].number} | {{ref}}`{same[0].title} <{label}>` | "
+                         f"{names} | {sum(e.minutes for e in same)} | "
+                         f"{sum(e.points for e in same)} |")
+    return "\n".join(lines) + "\n"
+
+
+def sync_page(check: bool) -> int:
+    """Write the Exercises page (or, with check, compare it); exit status."""
+    text = page_text()
+    current = PAGE.read_text(encoding="utf-8") if PAGE.exists() else ""
+    if current == text:
+        return 0
+    if check:
+        print(f"{PAGE.name} is out of date with book/exercises/registry.py: run "
+              "`python tools/exercises.py`", file=sys.stderr)
+        return 1
+    PAGE.write_text(text, encoding="utf-8")
+    print(f"wrote {PAGE.name}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Parse the arguments and sync or check the chapters."""
+    """Parse the arguments and sync or check the chapters and the Exercises page."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
@@ -266,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="change nothing; exit 1 when a stub differs from its solution")
     args = parser.parse_args(argv)
     chapters = [p.resolve() for p in args.chapters] or sorted((ROOT / "chapters").glob("*.ipynb"))
-    return run(chapters, args.check)
+    status = run(chapters, args.check)
+    return status or (sync_page(args.check) if not args.chapters else 0)
 
 
 if __name__ == "__main__":

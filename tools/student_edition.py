@@ -1,12 +1,19 @@
-"""Build the student edition of the website: the same book without the solutions.
+"""Build the student edition: the website without the solutions, and the notebooks students get.
 
-    python tools/student_edition.py        # `make student-book`; writes _build/student/html
+    python tools/student_edition.py              # `make student-book`: _build/student/html
+    python tools/student_edition.py --notebooks  # `make student-notebooks`: .../student/notebooks
 
-It copies the book's sources into _build/student/src, drops the Solutions part of the table of
-contents and the solution notebooks, turns links to them into plain text (so no page points at a
-missing file), builds with the Sphinx tag `student` (so that `{only} student` blocks replace what
-the full edition says about solutions), and builds with warnings as errors. The exercises and
-their checkers stay.
+It copies the book's sources into _build/student/src, drops the Solutions and Instructors
+parts of the table of contents and their pages, turns links to solutions into plain text (so no
+page points at a missing file), builds with the Sphinx tag `student` (so that `{only} student`
+blocks replace what the full edition says about solutions), and builds with warnings as errors.
+The exercises and their checkers stay.
+
+The student notebooks are the chapters as a student runs them: every exercise a stub (the chapters
+hold only stubs, generated from the solutions by tools/exercises.py, and this checks they are up
+to date), no outputs and no stored widget state (the student runs the cells), links to the
+solutions turned into text, `{only}` blocks resolved for the student edition, and no solutions
+notebook. `tests/test_student_edition.py` checks that no solution code is in them.
 """
 
 from __future__ import annotations
@@ -22,10 +29,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "_build" / "student"
-SOURCES = ["_config.yml", "_toc.yml", "intro.md", "glossary.md", "references.md",
+SOURCES = ["_config.yml", "_toc.yml", "intro.md", "exercises.md", "glossary.md", "references.md",
            "chapters", "assets"]
+# pages only the full edition has: the solutions, and the instructors' guide
+FULL_ONLY = ("solutions/", "instructors")
 # a Markdown link to a solutions notebook: [text](../solutions/NN_name_solutions.ipynb)
 SOLUTION_LINK = re.compile(r"\[([^\]]*)\]\((?:\.\./)?solutions/[^)]*\)")
+# a MyST `{only}` block: ```{only} EXPRESSION ... ``` (the chapters use `student`, `not student`)
+ONLY_BLOCK = re.compile(r"^```\{only\} *(?P<expr>[^\n]*)\n(?P<body>.*?)^```[ \t]*\n?",
+                        re.MULTILINE | re.DOTALL)
+NOTEBOOKS_OUT = OUT / "notebooks"
 
 
 def strip_links(text: str) -> str:
@@ -34,9 +47,9 @@ def strip_links(text: str) -> str:
 
 
 def student_toc(toc: dict) -> dict:
-    """The table of contents without any part that lists solution notebooks."""
+    """The table of contents without the parts that list solutions or the instructors' guide."""
     parts = [p for p in toc.get("parts", [])
-             if not any(c["file"].startswith("solutions/") for c in p["chapters"])]
+             if not any(c["file"].startswith(FULL_ONLY) for c in p["chapters"])]
     return {**toc, "parts": parts}
 
 
@@ -72,8 +85,71 @@ def prepare(src: Path) -> None:
             page.write_text(strip_links(text), encoding="utf-8")
 
 
-def main() -> int:
-    """Prepare the sources and build them; the exit status is the build's."""
+def resolve_only(text: str, tags: set[str]) -> str:
+    """Markdown with each `{only}` block replaced by its body where its expression holds for
+    `tags` (`student`, `not student`, `has_repository`, ...), else removed."""
+
+    def holds(expr: str) -> bool:
+        words = expr.split()
+        if len(words) == 2 and words[0] == "not":
+            return words[1] not in tags
+        if len(words) == 1:
+            return words[0] in tags
+        raise ValueError(f"an {{only}} expression this tool cannot read: {expr!r}")
+
+    return ONLY_BLOCK.sub(lambda m: m["body"] if holds(m["expr"]) else "", text)
+
+
+def student_notebook(nb: dict, tags: set[str]) -> dict:
+    """A chapter as a student receives it: no outputs, no widget state, no link to solutions."""
+    nb = json.loads(json.dumps(nb))  # a copy
+    nb.get("metadata", {}).pop("widgets", None)
+    for cell in nb["cells"]:
+        cell.get("metadata", {}).pop("execution", None)
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+        elif cell["cell_type"] == "markdown":
+            text = "".join(cell["source"])
+            text = re.sub(r"\n{3,}", "\n\n", strip_links(resolve_only(text, tags)))
+            cell["source"] = text.strip("\n")
+    return nb
+
+
+def write_student_notebooks(out: Path = NOTEBOOKS_OUT) -> list[Path]:
+    """Write every chapter's student notebook into `out`; fails if an exercise stub is stale."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import exercises  # tools/exercises.py: the stubs are generated from the solutions
+
+    stale = exercises.main(["--check"])
+    if stale:
+        raise RuntimeError("the chapters' exercise stubs are out of date with the solutions: "
+                           "run `python tools/exercises.py`")
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    tags = {"student"} | ({"has_repository"} if config.get("repository", {}).get("url") else set())
+    written = []
+    for chapter in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = json.loads(chapter.read_text(encoding="utf-8"))
+        target = out / chapter.name
+        target.write_text(json.dumps(student_notebook(nb, tags), ensure_ascii=False, indent=1)
+                          + "\n", encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the student site (or, with --notebooks, write the student notebooks)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--notebooks"]:
+        written = write_student_notebooks()
+        print(f"student notebooks: {len(written)} in {NOTEBOOKS_OUT} (hand these out; the "
+              "solutions notebooks are not among them)")
+        return 0
+    if args:
+        print("usage: python tools/student_edition.py [--notebooks]", file=sys.stderr)
+        return 2
     src = OUT / "src"
     prepare(src)
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src),

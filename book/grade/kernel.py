@@ -24,6 +24,7 @@ exercises never need them, and a class of 100 would otherwise re-train 100 model
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import tempfile
@@ -163,7 +164,8 @@ def _run_in_one_kernel(
         client = _client(nb, folder, limits)
         # the kernel process's own stderr is its log (e.g. a warning about TCP); what the
         # notebook prints reaches the cells' outputs through the kernel's messages
-        with client.setup_kernel(cwd=folder, env=env, stderr=subprocess.DEVNULL):
+        with client.setup_kernel(cwd=folder, env=dict(os.environ) if env is None else env,
+                                 stderr=subprocess.DEVNULL):
             deadline = time.monotonic() + limits.notebook
             outcome.cells_run = outcome.cells_skipped = 0
             for index, cell in enumerate(nb.cells):

@@ -2,6 +2,7 @@
 
 The reference implementations are private (underscore names) so that tab completion in a
 notebook doesn't hand out the solutions; they compute in float64 and return the input's dtype.
+Grading adds hidden cases of the same kinds, drawn from the instructor's seed (`_*_grading`).
 """
 
 from __future__ import annotations
@@ -41,11 +42,40 @@ _SIGMOID_GRAD_HINT = "σ'(x) = σ(x) · (1 − σ(x)): compute σ(x) once (a sta
 # ---------------------------------------------------------------------------------------------
 
 
+def _softmax_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases: random sizes and values, offsets up to ±1000, axis 0, float32."""
+    n = int(rng.integers(2, 9))
+    # Beyond ±760 np.exp overflows (above 709) or underflows to 0 / 0 (below -745): either sign.
+    offset = rng.choice([-1.0, 1.0]) * rng.uniform(760.0, 1000.0)
+    rows, cols = (int(v) for v in rng.integers(2, 7, size=2))
+    # One row far above 0 and one far below, so that a global maximum underflows the low row.
+    row_offsets = np.array([1.0, -1.0])[:, None] * rng.uniform(760.0, 1000.0, size=(2, 1))
+    return [
+        _softmax_case(f"random 1-D vector (n = {n})", rng.normal(scale=3.0, size=n)),
+        _softmax_case(f"values around {offset:.0f}", offset + rng.normal(scale=2.0, size=n)),
+        _softmax_case(
+            f"2-D batch ({rows} × {cols}), softmax of each row (axis=-1)",
+            rng.normal(scale=3.0, size=(rows, cols)),
+        ),
+        _softmax_case(
+            f"2-D batch ({cols} × {rows}), softmax of each column (axis=0)",
+            rng.normal(scale=3.0, size=(cols, rows)),
+            axis=0,
+        ),
+        _softmax_case("rows on very different scales", row_offsets + rng.normal(size=(2, cols))),
+        _softmax_case(
+            "float32 input (the result stays float32)",
+            rng.normal(scale=3.0, size=(rows, cols)).astype(np.float32),
+        ),
+    ]
+
+
 @checker(
     "stable_softmax",
     what="shapes, dtypes, values within rtol=1e-6 (1e-5 for float32), inputs up to ±1000, "
     "non-negative and summing to 1 along axis",
     hint=_SOFTMAX_HINT,
+    grading=_softmax_grading,
 )
 def check_stable_softmax() -> list[Case]:
     """Check `stable_softmax(z, axis=-1)`: exp(z) normalised along `axis`, without overflow.
@@ -132,11 +162,22 @@ def _softmax_properties(out: Any, z: np.ndarray, axis: int = -1) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _sigmoid_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases for sigmoid: random sizes and values, up to ±1000, float32, 0-d."""
+    return _drawn_sigmoid_cases(rng, _sigmoid, _LOOSE_F32)
+
+
+def _sigmoid_grad_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases for sigmoid_grad: random sizes and values, up to ±1000, float32, 0-d."""
+    return _drawn_sigmoid_cases(rng, _sigmoid_grad, TOL_F32)
+
+
 @checker(
     "sigmoid",
     what="shapes, dtypes, values within rtol=1e-6 (1e-5 for float32), inputs up to ±1000",
     hint=_SIGMOID_HINT,
     prepare=lambda fn: _overflow_raises(fn),
+    grading=_sigmoid_grading,
 )
 def check_sigmoid() -> list[Case]:
     """Check `sigmoid(x)`: 1 / (1 + exp(-x)) elementwise, finite for x as large as ±1000.
@@ -153,6 +194,7 @@ def check_sigmoid() -> list[Case]:
     "inputs up to ±1000",
     hint=_SIGMOID_GRAD_HINT,
     prepare=lambda fn: _overflow_raises(fn),
+    grading=_sigmoid_grad_grading,
 )
 def check_sigmoid_grad() -> list[Case]:
     """Check `sigmoid_grad(x)`: the derivative σ(x)(1 − σ(x)) elementwise, finite up to ±1000.
@@ -195,6 +237,42 @@ def _sigmoid_cases(
         ),
         ("a 0-d array (one number)", np.array(2.0)),
     ]
+    return _sigmoid_case_list(inputs, reference, tol_f32)
+
+
+def _drawn_sigmoid_cases(
+    rng: np.random.Generator,
+    reference: Callable[[np.ndarray], np.ndarray],
+    tol_f32: dict[str, float],
+) -> list[Case]:
+    """Random inputs of the visible cases' kinds, judged against `reference`."""
+
+    def extremes(n: int) -> np.ndarray:
+        # Magnitudes from 0.1 to 1000 of both signs, and one below -710 and one above 710,
+        # where float64's exp overflows (float32's does from 89).
+        signs = rng.choice([-1.0, 1.0], size=n)
+        mags = 10.0 ** rng.uniform(-1.0, 3.0, size=n)
+        beyond = rng.uniform(710.0, 1000.0, size=2) * np.array([-1.0, 1.0])
+        return rng.permutation(np.concatenate([signs * mags, beyond]))
+
+    n = int(rng.integers(5, 13))
+    shape = tuple(int(v) for v in rng.integers(2, 6, size=2))
+    inputs = [
+        (f"{n} random values from -5 to 5", rng.uniform(-5.0, 5.0, size=n)),
+        ("very large and very negative values (up to ±1000)", extremes(n)),
+        (f"random 2-D array {shape}", rng.normal(scale=4.0, size=shape)),
+        ("float32 input (the result stays float32)", extremes(n).astype(np.float32)),
+        ("a 0-d array (one number)", np.array(rng.uniform(-10.0, 10.0))),
+    ]
+    return _sigmoid_case_list(inputs, reference, tol_f32)
+
+
+def _sigmoid_case_list(
+    inputs: list[tuple[str, np.ndarray]],
+    reference: Callable[[np.ndarray], np.ndarray],
+    tol_f32: dict[str, float],
+) -> list[Case]:
+    """Cases comparing each named input's result to the reference, float32 ones more loosely."""
     return [
         Case(name, (x,), expected=reference, **tol_for(x, _LOOSE_F64, tol_f32))
         for name, x in inputs

@@ -4,7 +4,8 @@ The learner writes NumPy functions; the references are PyTorch (`torch.nn.LSTMCe
 `torch.nn.GRUCell`, autograd) in float64, loaded with the same weights, so a pass means "agrees
 with torch". The references are private (underscore names) so that tab completion in a notebook
 doesn't hand out the solutions; they return the input's dtype. torch is imported only when a
-check runs.
+check runs. Grading adds hidden cases of the same kinds, drawn from the instructor's seed
+(`_*_grading`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _TOL_GRAD_F32 = {"rtol": 1e-5, "atol": 1e-5}
 # memory is shorter than a Jacobian, it fails with a MemoryError instead.
 _BIG_ROWS, _BIG_N = 4, 4096
 _BIG_MAX_MEMORY = 16 * 2**20
+_BIG_NAME = f"a large batch ({_BIG_ROWS} × {_BIG_N}) without an n × n Jacobian"
 
 _LSTM_HINT = (
     "z = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh has shape (B, 4H); torch stacks the gates' rows "
@@ -43,6 +45,11 @@ _LSTM_HINT = (
 _LSTM_ORDER_HINT = Hint(
     "return the pair (h_new, c_new): element 0 is h_new and element 1 is c_new, both (B, H).",
     STRUCTURE_KINDS,
+)
+_SIZES_HINT = Hint(
+    "W_ih is (gates·H, I) and W_hh is (gates·H, H), as in torch: x @ W_ih.T and h @ W_hh.T "
+    "are both (B, gates·H).",
+    frozenset({"raised", "wrong_shape"}),
 )
 _SATURATED_HINT = (
     "here the pre-activations are about ±30, so every gate is saturated: σ(-30) ≈ 1e-13 closes "
@@ -108,11 +115,17 @@ _GRU_BACKWARD_ORDER_HINT = Hint(
 # ---------------------------------------------------------------------------------------------
 
 
+def _lstm_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases: random sizes and weights, I ≠ H, saturated gates, float32."""
+    return _cell_cases_from(rng, _drawn_cell_setups(rng), 4, _lstm_cell, with_c=True)
+
+
 @checker(
     "lstm_cell",
     what="(h_new, c_new) equal to torch.nn.LSTMCell's within rtol=1e-10 (1e-5 for float32), "
     "B = 1, I ≠ H, saturated gates, float32 stays float32",
     hint=_LSTM_HINT,
+    grading=_lstm_grading,
 )
 def check_lstm_cell() -> list[Case]:
     """Check `lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)`: one LSTM step.
@@ -148,11 +161,23 @@ def _lstm_cell(
 # ---------------------------------------------------------------------------------------------
 
 
+def _gru_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases: random sizes and weights, I ≠ H, saturated gates, float32."""
+    return _cell_cases_from(rng, _drawn_cell_setups(rng), 3, _gru_cell, with_c=False)
+
+
+def _gru_backward_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases: the GRU cell's hidden kinds, each with a random upstream gradient."""
+    cells = _cell_cases_from(rng, _drawn_cell_setups(rng), 3, _gru_cell, with_c=False)
+    return _with_upstream(rng, cells)
+
+
 @checker(
     "gru_cell",
     what="h_new equal to torch.nn.GRUCell's within rtol=1e-10 (1e-5 for float32), B = 1, "
     "I ≠ H, saturated gates, float32 stays float32",
     hint=_GRU_HINT,
+    grading=_gru_grading,
 )
 def check_gru_cell() -> list[Case]:
     """Check `gru_cell(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new`: one GRU step, as torch does it.
@@ -170,6 +195,7 @@ def check_gru_cell() -> list[Case]:
     what="(dx, dh, dW_ih, dW_hh, db_ih, db_hh) equal to torch autograd's within rtol=1e-10 "
     "(1e-5 for float32), B = 1, I ≠ H, saturated gates, float32 stays float32",
     hint=_GRU_BACKWARD_HINT,
+    grading=_gru_backward_grading,
 )
 def check_gru_cell_backward() -> list[Case]:
     """Check `gru_cell_backward(dh_new, x, h, W_ih, W_hh, b_ih, b_hh)`: the GRU step's gradients.
@@ -218,8 +244,14 @@ def _gru_cell_backward(
 def _gru_backward_cases() -> list[Case]:
     """The GRU cell's inputs, each with an upstream gradient dh_new in front."""
     rng = np.random.default_rng(33)
+    return _with_upstream(rng, _cell_cases(3, _gru_cell, with_c=False, seed=34))
+
+
+def _with_upstream(rng: np.random.Generator, cell_cases: list[Case]) -> list[Case]:
+    """GRU backward cases: each GRU cell case's inputs with an upstream gradient dh_new drawn
+    from rng in front."""
     cases = []
-    for case in _cell_cases(3, _gru_cell, with_c=False, seed=34):
+    for case in cell_cases:
         x, h = case.args[0], case.args[1]
         dh_new = rng.normal(size=h.shape).astype(x.dtype)
         tol = tol_for(x, _TOL_GRAD_F64, _TOL_GRAD_F32)
@@ -240,25 +272,60 @@ def _gru_backward_cases() -> list[Case]:
 # ---------------------------------------------------------------------------------------------
 
 
+# name, B, I, H, weight scale (about ±30 pre-activations at 12), dtype, case hint
+_CellSetup = tuple[str, int, int, int, float, type, str | Hint | None]
+
+
 def _cell_cases(
     n_gates: int, reference: Callable[..., Any], *, with_c: bool, seed: int
 ) -> list[Case]:
     """Cases for an LSTM (4 gates, with a cell state c) or GRU (3 gates) step, easiest first."""
-    rng = np.random.default_rng(seed)
-    sizes_hint = Hint(
-        "W_ih is (gates·H, I) and W_hh is (gates·H, H), as in torch: x @ W_ih.T and h @ W_hh.T "
-        "are both (B, gates·H).",
-        frozenset({"raised", "wrong_shape"}),
-    )
     f64, f32 = np.float64, np.float32
-    # name, B, I, H, weight scale (about ±30 pre-activations at 12), dtype, case hint
-    setups = [
+    setups: list[_CellSetup] = [
         ("one example (B = 1), I = H = 3", 1, 3, 3, 0.5, f64, None),
-        ("input size ≠ hidden size (B = 2, I = 5, H = 3)", 2, 5, 3, 0.5, f64, sizes_hint),
+        ("input size ≠ hidden size (B = 2, I = 5, H = 3)", 2, 5, 3, 0.5, f64, _SIZES_HINT),
         ("random batch (B = 4, I = 6, H = 8)", 4, 6, 8, 0.5, f64, None),
         ("large pre-activations (about ±30)", 3, 4, 5, 12.0, f64, _SATURATED_HINT),
         ("float32 inputs (the result stays float32)", 3, 4, 5, 0.5, f32, None),
     ]
+    return _cell_cases_from(
+        np.random.default_rng(seed), setups, n_gates, reference, with_c=with_c
+    )
+
+
+def _drawn_cell_setups(rng: np.random.Generator) -> list[_CellSetup]:
+    """Setups of the visible kinds with sizes (and the saturating scale) drawn from rng."""
+
+    def sizes(b: tuple[int, int], i: tuple[int, int], h: tuple[int, int]) -> tuple[int, ...]:
+        return tuple(int(rng.integers(*r)) for r in (b, i, h))
+
+    f64, f32 = np.float64, np.float32
+    n = int(rng.integers(2, 7))
+    b2 = int(rng.integers(1, 5))
+    i2, h2 = (int(v) for v in rng.choice(np.arange(2, 9), size=2, replace=False))
+    b3, i3, h3 = sizes((2, 7), (2, 9), (2, 10))
+    b4, i4, h4 = sizes((2, 6), (3, 7), (3, 8))
+    b5, i5, h5 = sizes((2, 6), (2, 8), (2, 8))
+    return [
+        (f"one example (B = 1), I = H = {n}", 1, n, n, 0.5, f64, None),
+        (f"input size ≠ hidden size (B = {b2}, I = {i2}, H = {h2})", b2, i2, h2, 0.5, f64,
+         _SIZES_HINT),
+        (f"random batch (B = {b3}, I = {i3}, H = {h3})", b3, i3, h3, 0.5, f64, None),
+        ("large pre-activations (about ±30)", b4, i4, h4, float(rng.uniform(10.0, 14.0)), f64,
+         _SATURATED_HINT),
+        ("float32 inputs (the result stays float32)", b5, i5, h5, 0.5, f32, None),
+    ]
+
+
+def _cell_cases_from(
+    rng: np.random.Generator,
+    setups: list[_CellSetup],
+    n_gates: int,
+    reference: Callable[..., Any],
+    *,
+    with_c: bool,
+) -> list[Case]:
+    """A cell case per setup, with inputs and weights drawn from rng."""
     cases = []
     for name, b, i, h, scale, dtype, hint in setups:
         x = rng.normal(size=(b, i))
@@ -284,12 +351,44 @@ def _cell_cases(
 # ---------------------------------------------------------------------------------------------
 
 
+def _softmax_backward_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases: random sizes and values, axis 0, causal attention, float32, and the large
+    batch with new values."""
+
+    def probs(shape: tuple[int, ...], axis: int = -1) -> np.ndarray:
+        return softmax(rng.normal(scale=2.0, size=shape), axis)
+
+    n = int(rng.integers(2, 10))
+    rows, cols = (int(v) for v in rng.integers(2, 8, size=2))
+    B, heads, T = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(3, 8))
+    scores = rng.normal(scale=2.0, size=(B, heads, T, T))
+    scores[..., np.triu(np.ones((T, T), dtype=bool), k=1)] = -np.inf
+    inputs = [
+        (f"a 1-D vector (n = {n})", probs((n,)), None, None, None),
+        (f"2-D batch ({rows} × {cols}), each row (axis=-1)", probs((rows, cols)), None, None,
+         None),
+        (f"2-D batch ({cols} × {rows}), each column (axis=0)", probs((cols, rows), 0), 0,
+         _SOFTMAX_AXIS_HINT, None),
+        (f"4-D attention weights ({B}, {heads}, {T}, {T}), causal", softmax(scores, -1), -1,
+         None, None),
+        ("float32 inputs (the result stays float32)", probs((rows, cols)).astype(np.float32),
+         None, None, None),
+        (_BIG_NAME, probs((_BIG_ROWS, _BIG_N)), None, _SOFTMAX_BIG_HINT, _BIG_MAX_MEMORY),
+    ]
+    return [
+        _softmax_backward_case(name, p, rng.normal(size=p.shape).astype(p.dtype), axis, hint,
+                               memory)
+        for name, p, axis, hint, memory in inputs
+    ]
+
+
 @checker(
     "softmax_backward",
     what="values equal to torch autograd's within rtol=1e-10 (1e-5 for float32) along axis "
     "-1 and 0 and on 4-D attention weights, summing to 0 along axis, and memory O(n) on a "
         f"{_BIG_ROWS} × {_BIG_N} batch (no Jacobian)",
     hint=_SOFTMAX_BACKWARD_HINT,
+    grading=_softmax_backward_grading,
 )
 def check_softmax_backward() -> list[Case]:
     """Check `softmax_backward(p, dp, axis=-1) -> dz`: the backward pass of softmax along `axis`.
@@ -313,7 +412,6 @@ def _softmax_backward_cases() -> list[Case]:
     scores[..., np.triu(np.ones((5, 5), dtype=bool), k=1)] = -np.inf
     attention = softmax(scores, -1)  # zeros above the diagonal
     p32 = probs((3, 7)).astype(np.float32)
-    big = f"a large batch ({_BIG_ROWS} × {_BIG_N}) without an n × n Jacobian"
     # name, p, axis (None: left to the default), case hint, memory limit (None: none)
     inputs = [
         ("a 1-D vector", probs((5,)), None, None, None),
@@ -321,26 +419,35 @@ def _softmax_backward_cases() -> list[Case]:
         ("2-D batch, each column (axis=0)", probs((4, 3), 0), 0, _SOFTMAX_AXIS_HINT, None),
         ("4-D attention weights (B, heads, T, T), causal", attention, -1, None, None),
         ("float32 inputs (the result stays float32)", p32, None, None, None),
-        (big, probs((_BIG_ROWS, _BIG_N)), None, _SOFTMAX_BIG_HINT, _BIG_MAX_MEMORY),
+        (_BIG_NAME, probs((_BIG_ROWS, _BIG_N)), None, _SOFTMAX_BIG_HINT, _BIG_MAX_MEMORY),
     ]
     cases = []
     for name, p, axis, hint, memory in inputs:
         dp = rng.normal(size=p.shape).astype(p.dtype)
-        kwargs = {} if axis is None else {"axis": axis}
-        tol = tol_for(p)
-        cases.append(
-            Case(
-                name,
-                (p, dp),
-                kwargs,
-                expected=_softmax_backward,
-                check=_sums_to_zero,
-                hint=hint,
-                max_memory=memory,
-                **tol,
-            )
-        )
+        cases.append(_softmax_backward_case(name, p, dp, axis, hint, memory))
     return cases
+
+
+def _softmax_backward_case(
+    name: str,
+    p: np.ndarray,
+    dp: np.ndarray,
+    axis: int | None,
+    hint: Hint | None,
+    memory: int | None,
+) -> Case:
+    """A softmax_backward case; axis=None leaves `axis` out of the call (the default, -1)."""
+    kwargs = {} if axis is None else {"axis": axis}
+    return Case(
+        name,
+        (p, dp),
+        kwargs,
+        expected=_softmax_backward,
+        check=_sums_to_zero,
+        hint=hint,
+        max_memory=memory,
+        **tol_for(p),
+    )
 
 
 def _softmax_backward(p: np.ndarray, dp: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -377,11 +484,21 @@ def _sums_to_zero(out: Any, p: np.ndarray, dp: np.ndarray, axis: int = -1) -> st
 # ---------------------------------------------------------------------------------------------
 
 
+_CAUSAL_SIZES = (1, 2, 5, 64)
+
+
+def _causal_mask_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases: four sizes T from 2 to 40, none of the visible ones, smallest first."""
+    sizes = [t for t in range(2, 41) if t not in _CAUSAL_SIZES]
+    return [_causal_case(int(t)) for t in sorted(rng.choice(sizes, size=4, replace=False))]
+
+
 @checker(
     "causal_mask",
     what="bool (T, T) masks for T = 1, 2, 5, 64, True exactly where key j > query i "
     "(nn.MultiheadAttention's attn_mask convention)",
     hint=_CAUSAL_HINT,
+    grading=_causal_mask_grading,
 )
 def check_causal_mask() -> list[Case]:
     """Check `causal_mask(T) -> mask`: a bool (T, T) array, True where query i may NOT see key j.
@@ -391,15 +508,12 @@ def check_causal_mask() -> list[Case]:
     `F.scaled_dot_product_attention` reads a boolean mask the other way round). The dtype must
     be bool.
     """
-    return [
-        Case(
-            f"T = {t}",
-            (t,),
-            expected=_causal_mask,
-            hint=_CAUSAL_DTYPE_HINT,
-        )
-        for t in (1, 2, 5, 64)
-    ]
+    return [_causal_case(t) for t in _CAUSAL_SIZES]
+
+
+def _causal_case(T: int) -> Case:
+    """The mask of size T, compared with the reference (dtype included)."""
+    return Case(f"T = {T}", (T,), expected=_causal_mask, hint=_CAUSAL_DTYPE_HINT)
 
 
 def _causal_mask(T: int) -> np.ndarray:

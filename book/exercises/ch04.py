@@ -4,7 +4,8 @@ mean of a padded batch and the gradient of softmax cross-entropy.
 The references are PyTorch autograd in float64 (plain NumPy in float64 for the masked mean), so a
 pass means "agrees with torch". They are private (underscore names) so that tab completion in a
 notebook doesn't hand out the solutions, and return the input's dtype. torch and the autograd
-engine are imported only when a check runs.
+engine are imported only when a check runs. Each checker also draws hidden grading cases of the
+same kinds from a seeded generator (`grading=`: new values, shapes, lengths and targets).
 """
 
 from __future__ import annotations
@@ -53,12 +54,36 @@ _GELU_F32_HINT = Hint(
 _ERF_PROBE = np.array([-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0])
 
 
+def _gelu_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases: new values, shapes and magnitudes of the same kinds as the visible ones."""
+    signs = rng.choice([-1.0, 1.0], size=int(rng.integers(4, 9)))
+    f32 = rng.normal(scale=3.0, size=tuple(rng.integers(2, 6, size=2))).astype(np.float32)
+    # name, x, case hint
+    inputs = [
+        (
+            "values from -4 to 4",
+            np.sort(rng.uniform(-4.0, 4.0, size=int(rng.integers(9, 25)))),
+            None,
+        ),
+        # within ±20, as the visible case; from |x| = 6 on, GELU' is 0 or 1 up to ~1e-9
+        ("large |x| (6 to 20)", signs * rng.uniform(6.0, 20.0, size=signs.size), _GELU_LARGE_HINT),
+        ("random 2-D array", rng.normal(scale=2.0, size=tuple(rng.integers(2, 7, size=2))), None),
+        ("random 3-D array", rng.normal(scale=2.0, size=tuple(rng.integers(2, 5, size=3))), None),
+        ("float32 input (the result stays float32)", f32, _GELU_F32_HINT),
+        ("a 0-d array (one number)", np.array(rng.uniform(-4.0, 4.0)), None),
+    ]
+    return [
+        Case(name, (x,), expected=_gelu_grad, hint=hint, **tol_for(x)) for name, x, hint in inputs
+    ]
+
+
 @checker(
     "gelu_grad",
     what="values equal to torch autograd's through nn.GELU(approximate='tanh') within "
     "rtol=1e-10 (1e-5 for float32), the tanh form and not the erf one, x up to ±20, 1-D to "
     "3-D and 0-d arrays, float32 stays float32",
     hint=_GELU_HINT,
+    grading=_gelu_grading,
 )
 def check_gelu_grad() -> list[Case]:
     """Check `gelu_grad(x) -> np.ndarray`: the derivative of GELU's tanh approximation.
@@ -239,6 +264,23 @@ class _SinRun:
     changed: tuple[Any, Any] | None = None
 
 
+def _sin_grading(rng: np.random.Generator, sin: Callable[..., Any]) -> list[Case]:
+    """Hidden cases: the visible kinds of expression at new x and y (the Values sin receives)."""
+    judge = _sin_judge(sin)
+    hints = {expression: hint for expression, _, _, hint in _SIN_SETUPS}
+    has_y = {expression: y is not None for expression, _, y, _ in _SIN_SETUPS}
+    cases = []
+    for expression in _SIN_GRADING_EXPRESSIONS:
+        # |x|, |y| from 0.3 to 2.8 with random signs: away from 0, where gradients vanish
+        x, y = (rng.choice([-1.0, 1.0], size=2) * rng.uniform(0.3, 2.8, size=2)).tolist()
+        if has_y[expression]:
+            name, args = f"{expression} at x = {x:.4g}, y = {y:.4g}", (expression, x, y)
+        else:
+            name, args = f"{expression} at x = {x:.4g}", (expression, x)
+        cases.append(Case(name, args, check=judge, hint=hints[expression]))
+    return cases
+
+
 @checker(
     "sin_op",
     what="forward values and every input's .grad equal to torch autograd's within "
@@ -247,6 +289,7 @@ class _SinRun:
     hint=_SIN_HINT,
     fn_name="sin",
     prepare=lambda sin: _sin_runner(sin),
+    grading=_sin_grading,
 )
 def check_sin_op(sin: Callable[..., Any]) -> list[Case]:
     """Check `sin(x: Value) -> Value`: sine as a new operation of `book.autograd`'s engine.
@@ -262,22 +305,33 @@ def check_sin_op(sin: Callable[..., Any]) -> list[Case]:
     return _sin_cases(sin)
 
 
+# The visible cases: expression, x, y (None: the expression has no y), case hint.
+_SIN_SETUPS: list[tuple[str, float, float | None, str | None]] = [
+    ("sin(x)", 0.7, None, None),
+    ("sin(x) * y", 0.7, -1.3, _SIN_TIMES_Y_HINT),
+    ("sin(sin(x))", 1.1, None, _SIN_SIN_HINT),
+    ("sin(x * x)", 1.2, None, _SIN_SQUARE_HINT),
+    ("sin(x) * x", -0.8, None, _SIN_TWICE_HINT),
+    ("sin(x) * y + sin(x * x)", 0.9, 2.1, None),
+    ("s * s + s with s = sin(x * y)", 0.6, 1.7, None),
+    ("sin(x - y) / (sin(y) + 2)", 2.5, -0.4, None),
+]
+# The expressions the hidden cases evaluate at new x and y: each way sin sits in a graph.
+_SIN_GRADING_EXPRESSIONS = (
+    "sin(x) * y",
+    "sin(sin(x))",
+    "sin(x * x)",
+    "sin(x) * x",
+    "s * s + s with s = sin(x * y)",
+    "sin(x - y) / (sin(y) + 2)",
+)
+
+
 def _sin_cases(sin: Callable[..., Any]) -> list[Case]:
     """One case per expression, each with the values of x (and y) to evaluate it at."""
-    # expression, x, y (None: the expression has no y), case hint
-    setups = [
-        ("sin(x)", 0.7, None, None),
-        ("sin(x) * y", 0.7, -1.3, _SIN_TIMES_Y_HINT),
-        ("sin(sin(x))", 1.1, None, _SIN_SIN_HINT),
-        ("sin(x * x)", 1.2, None, _SIN_SQUARE_HINT),
-        ("sin(x) * x", -0.8, None, _SIN_TWICE_HINT),
-        ("sin(x) * y + sin(x * x)", 0.9, 2.1, None),
-        ("s * s + s with s = sin(x * y)", 0.6, 1.7, None),
-        ("sin(x - y) / (sin(y) + 2)", 2.5, -0.4, None),
-    ]
     judge = _sin_judge(sin)
     cases = []
-    for expression, x, y, hint in setups:
+    for expression, x, y, hint in _SIN_SETUPS:
         args = (expression, x) if y is None else (expression, x, y)
         cases.append(Case(expression, args, check=judge, hint=hint))
     return cases
@@ -484,6 +538,39 @@ _MASKED_F32_HINT = Hint(
 )
 
 
+def _masked_mean_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases: new sizes, row lengths and values of the same kinds as the visible ones."""
+
+    def batch(kind: str, left: bool = False) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
+        """A batch's shape text and (h, pad_mask); `kind` says which rows are padded."""
+        B, T, E = int(rng.integers(2, 6)), int(rng.integers(3, 9)), int(rng.integers(2, 7))
+        n = np.full(B, T) if kind == "none" else rng.integers(1, T + 1, size=B)
+        if kind == "some":
+            n[rng.integers(B)] = rng.integers(1, T)  # at least one row is padded
+        if kind == "empty":
+            n[1] = 0  # row 1, as the hint of the all-padding case says
+        return f"B = {B}, T = {T}, E = {E}", _padded(rng, n, T, E, left=left)
+
+    # name, which rows are padded, padding at the start, float32 h, case hint
+    specs = [
+        ("no padding", "none", False, False, _MASKED_NO_PADDING_HINT),
+        ("padding at the end of some rows", "some", False, False, _MASKED_SOME_PADDING_HINT),
+        ("different lengths, padded at the start", "some", True, False, _MASKED_LEFT_HINT),
+        ("a row that is all padding (its mean is zeros)", "empty", False, False,
+         _MASKED_ALL_PADDING_HINT),
+        ("float32 h (the result stays float32)", "some", bool(rng.integers(2)), True,
+         _MASKED_F32_HINT),
+    ]
+    cases = []
+    for name, kind, left, f32, hint in specs:
+        shape, args = batch(kind, left)
+        args = _as_f32(args) if f32 else args
+        cases.append(
+            Case(f"{name} ({shape})", args, expected=_masked_mean, hint=hint, **tol_for(args[0]))
+        )
+    return cases
+
+
 @checker(
     "masked_mean",
     what="(B, E) means over the real tokens within rtol=1e-10 (1e-5 for float32), padding at "
@@ -491,6 +578,7 @@ _MASKED_F32_HINT = Hint(
     "B = T = 1, float32 stays float32",
     hint=_MASKED_MEAN_HINT,
     prepare=lambda fn: _zero_division_raises(fn),
+    grading=_masked_mean_grading,
 )
 def check_masked_mean() -> list[Case]:
     """Check `masked_mean(h, pad_mask) -> np.ndarray`: the mean over the real tokens of each row.
@@ -522,15 +610,7 @@ def _zero_division_raises(fn: Any) -> Any:
 def _masked_mean_cases() -> list[Case]:
     """The inputs masked_mean is checked on, easiest first."""
     rng = np.random.default_rng(42)
-
-    def padded(lengths: list[int], T: int, E: int, left: bool = False) -> tuple[Any, ...]:
-        """h (B, T, E) and its pad_mask, for rows with these numbers of real tokens."""
-        h = rng.normal(size=(len(lengths), T, E))
-        pos = np.arange(T)[None, :]
-        n = np.array(lengths)[:, None]
-        pad_mask = pos < T - n if left else pos >= n
-        return h, pad_mask
-
+    padded = functools.partial(_padded, rng)
     # name, (h, pad_mask), case hint
     inputs = [
         ("no padding (B = 2, T = 3, E = 4)", padded([3, 3], 3, 4), _MASKED_NO_PADDING_HINT),
@@ -566,6 +646,17 @@ def _masked_mean_cases() -> list[Case]:
         )
         for name, args, hint in inputs
     ]
+
+
+def _padded(
+    rng: np.random.Generator, lengths: Any, T: int, E: int, left: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """h (B, T, E) and its pad_mask, for rows with these numbers of real tokens."""
+    h = rng.normal(size=(len(lengths), T, E))
+    pos = np.arange(T)[None, :]
+    n = np.array(lengths)[:, None]
+    pad_mask = pos < T - n if left else pos >= n
+    return h, pad_mask
 
 
 def _as_f32(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -605,11 +696,55 @@ _CE_F32_HINT = Hint(
 )
 
 
+def _ce_grading(rng: np.random.Generator) -> list[Case]:
+    """Hidden cases: new logits, targets and sizes of the same kinds as the visible ones."""
+
+    def batch(B: int, C: int, scale: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+        """Normal logits (B, C) and random targets (B,)."""
+        return rng.normal(scale=scale, size=(B, C)), rng.integers(0, C, size=B)
+
+    # Large logits: each row's largest is 800 to 1000 (np.exp overflows past ~709), a rival
+    # within 3 of it so the softmax is not one-hot, the rest down to -1000.
+    B, C = int(rng.integers(3, 7)), int(rng.integers(3, 8))
+    highest = rng.uniform(800.0, 1000.0, size=(B, 1))
+    large = highest - rng.uniform(3.0, 1800.0, size=(B, C))
+    top, rival = (rng.permuted(np.tile(np.arange(C), (B, 1)), axis=1)[:, :2]).T
+    rows = np.arange(B)
+    large[rows, top] = highest[:, 0]
+    large[rows, rival] = highest[:, 0] - rng.uniform(0.0, 3.0, size=B)
+    C4 = int(rng.integers(3, 12))  # B stays 4, the number the case's hint names
+    B32, C32 = int(rng.integers(2, 9)), int(rng.integers(3, 12))
+    logits32, targets32 = batch(B32, C32)
+    B100, C100 = int(rng.integers(4, 12)), int(rng.integers(50, 200))
+    # name, (logits, targets), case hint
+    inputs = [
+        ("one example, two classes (B = 1, C = 2)", batch(1, 2), None),
+        (f"a batch (B = 4, C = {C4})", batch(4, C4), _CE_BATCH_HINT),
+        (
+            f"many classes (B = {B100}, C = {C100}), int32 targets",
+            _int32(batch(B100, C100, 4.0)),
+            None,
+        ),
+        (f"large logits (±1000, B = {B}, C = {C})", (large, rng.integers(0, C, size=B)),
+         _CE_LARGE_HINT),
+        (
+            f"float32 logits (B = {B32}, C = {C32}; the result stays float32)",
+            (logits32.astype(np.float32), targets32),
+            _CE_F32_HINT,
+        ),
+    ]
+    return [
+        Case(name, args, expected=_ce_grad, hint=hint, **tol_for(args[0]))
+        for name, args, hint in inputs
+    ]
+
+
 @checker(
     "softmax_cross_entropy_grad",
     what="(B, C) gradients equal to torch autograd's through F.cross_entropy (mean) within "
     "rtol=1e-10 (1e-5 for float32), B = 1, C = 2, logits of ±1000, float32 stays float32",
     hint=_CE_HINT,
+    grading=_ce_grading,
 )
 def check_softmax_cross_entropy_grad() -> list[Case]:
     """Check `softmax_cross_entropy_grad(logits, targets) -> np.ndarray`: dL/dlogits, (B, C).

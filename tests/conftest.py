@@ -19,6 +19,10 @@ from pathlib import Path
 import pytest
 from site_tools import CHROMIUM, FLAGS, SITE, load_tool
 
+# tests/grading/ holds notebooks made broken on purpose for the grader (tests/test_grade.py):
+# they are inputs, not notebooks for nbval to run
+collect_ignore = ["grading"]
+
 
 @pytest.fixture(scope="session")
 def site() -> Path:

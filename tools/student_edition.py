@@ -82,7 +82,9 @@ def prepare(src: Path) -> None:
                     cell["source"] = strip_links("".join(cell["source"]))
             page.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         else:
-            page.write_text(strip_links(text), encoding="utf-8")
+            # the Markdown pages' {only} blocks are resolved here rather than by Sphinx: a block
+            # that the student edition leaves out may link to a page it does not have
+            page.write_text(strip_links(resolve_only(text, edition_tags())), encoding="utf-8")
 
 
 def resolve_only(text: str, tags: set[str]) -> str:
@@ -98,6 +100,13 @@ def resolve_only(text: str, tags: set[str]) -> str:
         raise ValueError(f"an {{only}} expression this tool cannot read: {expr!r}")
 
     return ONLY_BLOCK.sub(lambda m: m["body"] if holds(m["expr"]) else "", text)
+
+
+def edition_tags() -> set[str]:
+    """The Sphinx tags of the student edition: `student`, and `has_repository` when the course
+    names its repository (as assets/sphinx_ext/course_site.py sets them)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return {"student"} | ({"has_repository"} if config.get("repository", {}).get("url") else set())
 
 
 def student_notebook(nb: dict, tags: set[str]) -> dict:
@@ -127,8 +136,7 @@ def write_student_notebooks(out: Path = NOTEBOOKS_OUT) -> list[Path]:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    tags = {"student"} | ({"has_repository"} if config.get("repository", {}).get("url") else set())
+    tags = edition_tags()
     written = []
     for chapter in sorted((ROOT / "chapters").glob("*.ipynb")):
         nb = json.loads(chapter.read_text(encoding="utf-8"))

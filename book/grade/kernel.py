@@ -8,14 +8,14 @@ imports or executes a submission. What a submission can break, and what then hap
 * not a notebook (not JSON, not nbformat 4): every exercise of it gets 0, with the parser's error;
 * a cell raises (a syntax error, an exception): recorded, and execution goes on with the next
   cell, as a learner's "Run all" with errors allowed;
-* a cell runs past the per-cell limit: the kernel is interrupted and execution goes on; if the
-  kernel does not answer after the interrupt (code that catches KeyboardInterrupt), or the kernel
-  dies (`os._exit`, a crash, memory), a fresh kernel replays the notebook without that cell;
+* a cell runs past the per-cell limit, or the kernel dies in it (`os._exit`, a crash, memory):
+  a fresh kernel runs the notebook again without that cell (an interrupt is not enough: code
+  can catch KeyboardInterrupt);
 * the whole notebook runs past its limit: the remaining cells are not run, and grading goes on
   with what was defined;
 * an exercise function is missing or renamed: 0 for that exercise, naming close matches;
-* a check that hangs or kills the kernel: 0 for that exercise; the others are checked in a
-  fresh kernel.
+* a check that runs too long or kills the kernel: 0 for that exercise; the others are checked in
+  a fresh kernel.
 
 Cells tagged `grading-skip` (the chapters' long trainings and what depends on them) are not run:
 exercises never need them, and a class of 100 would otherwise re-train 100 models.
@@ -38,7 +38,6 @@ from book.exercises.registry import Exercise
 SKIP_TAG = "grading-skip"
 MAX_KERNELS = 4  # fresh kernels one notebook may use (each fatal cell or check costs one)
 MAX_OUTPUT_CHARS = 200_000  # per cell: a print in an endless loop must not fill the memory
-PROBE_SECONDS = 15  # how long an interrupted kernel has to answer again
 _DROPPED = f"[grading: this cell's output past {MAX_OUTPUT_CHARS:,} characters was dropped]\n"
 
 
@@ -191,19 +190,18 @@ def _run_in_one_kernel(
 
 
 def _run_cell(client: Any, cell: Any, index: int, seconds: float) -> CellProblem | None:
-    """Execute one cell; a problem that leaves the kernel usable is returned, else _Fatal."""
+    """Execute one cell; a cell that raised is returned, one that broke the kernel is _Fatal."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     client.timeout = max(1, int(seconds))
     try:
         client.execute_cell(cell, index)
     except CellTimeoutError:
-        detail = f"ran past the time limit of {client.timeout} s and was interrupted"
-        client.km.interrupt_kernel()
-        if not _answers(client):
-            raise _Fatal("too_slow", index, detail + "; the kernel did not stop, so the "
-                         "notebook was run again without this cell") from None
-        return CellProblem(index, _first_line(cell.source), "too_slow", detail)
+        # An interrupted kernel may go on running the cell (code that catches
+        # KeyboardInterrupt) and nbclient may lose the output of later cells, so the cell is
+        # left out of a run in a fresh kernel instead.
+        raise _Fatal("too_slow", index, f"ran past the time limit of {client.timeout} s; the "
+                     "notebook was run again without this cell") from None
     except DeadKernelError:
         raise _Fatal("kernel_died", index, "the kernel died while running this cell (os._exit, "
                      "a crash, or out of memory); the notebook was run again without it") from None
@@ -213,19 +211,6 @@ def _run_cell(client: Any, cell: Any, index: int, seconds: float) -> CellProblem
                            f"{errors[0].get('ename', 'Error')}: "
                            f"{_first_line(str(errors[0].get('evalue', '')))}")
     return None
-
-
-def _answers(client: Any) -> bool:
-    """Whether the kernel runs a trivial cell within PROBE_SECONDS (after an interrupt)."""
-    import nbformat
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    client.timeout = PROBE_SECONDS
-    try:
-        _execute_extra(client, nbformat.v4.new_code_cell("pass"))
-    except (CellTimeoutError, DeadKernelError):
-        return False
-    return True
 
 
 def _execute_extra(client: Any, cell: Any) -> None:
@@ -251,12 +236,9 @@ def _check(client: Any, nb: Any, exercise: Exercise, seed: int | None, limits: L
     client.timeout = max(1, int(limits.check))
     try:
         _execute_extra(client, cell)
-    except CellTimeoutError:
-        client.km.interrupt_kernel()
-        result = _failed(f"checking it ran past the grader's limit of {limits.check:g} s")
-        if not _answers(client):
-            raise _FatalCheck(exercise.key, result) from None
-        return result
+    except CellTimeoutError:  # the other exercises are checked in a fresh kernel
+        raise _FatalCheck(exercise.key, _failed(
+            f"checking it ran past the grader's limit of {limits.check:g} s")) from None
     except DeadKernelError:
         raise _FatalCheck(exercise.key, _failed(
             "the kernel died while your function was being checked (os._exit, a crash, or out "

@@ -814,3 +814,16 @@ def test_boolean_masks_report_the_positions_that_differ() -> None:
     assert "rel error" not in result.message
     flipped = _check(lambda T: ~np.triu(np.ones((T, T), dtype=bool), k=1), cases, quiet=True)
     assert "True and False swapped" in flipped.message
+
+
+def test_the_limit_scale_stretches_every_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from book.exercises import runner
+
+    def slowish(x: np.ndarray) -> np.ndarray:
+        time.sleep(0.3)
+        return 2 * x
+
+    cases = [Case("one", (X,), expected=2 * X)]
+    assert _check(slowish, cases, time_limit=0.1, quiet=True).reason == "too_slow"
+    monkeypatch.setattr(runner, "LIMIT_SCALE", 10.0)  # what the grader does, with 3
+    assert _check(slowish, cases, time_limit=0.1, quiet=True).passed

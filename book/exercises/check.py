@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from book.exercises import messages
+from book.exercises import messages, runner
 from book.exercises.cases import Case, CheckResult, Failure, HintLike, print_feedback
 from book.exercises.compare import compare, exc_text, unchanged
 from book.exercises.runner import DEFAULT_TIME_LIMIT, Printed, call_learner
@@ -97,6 +97,8 @@ def _run_case(
     """Call the learner's function on one case and judge the call; None means it passed."""
     args, kwargs, copied = _copy_inputs(case)
     limit = case.time_limit if case.time_limit is not None else time_limit
+    if limit is not None:
+        limit *= runner.LIMIT_SCALE
     call = call_learner(fn, args, kwargs, limit=limit, measure_memory=case.max_memory is not None)
     printed.append((case, call.printed))
     if not call.finished:

@@ -80,6 +80,9 @@ def grade(
         graded = sorted(found) or graded
     chosen = exercises(graded)
     students, ignored = find_students(submissions, graded)
+    if not students:
+        raise ValueError(f"no notebooks in {submissions}: it should hold one .ipynb per student, "
+                         "or one folder of notebooks per student")
     work = [(s, path) for s in students for path, chs in s.notebooks.items() if chs]
     env = kernel_env(jobs)
     outcomes: dict[tuple[str, Path], NotebookOutcome] = {}

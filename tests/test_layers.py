@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"classify", "cost"},  # chapter 4: classifiers (on word2vec), what layers cost (on timing)
     {"textgen"},  # chapter 5
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
+    {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
 

@@ -2,6 +2,7 @@
 
     python -m book.data list            # corpora, sizes, licences, where each is found
     python -m book.data fetch [NAME..]  # download what is missing (all corpora by default)
+    python -m book.data fetch gpt2      # a pretrained model: only ever fetched by name
     python -m book.data verify          # re-check every file that is present
 
 Errors are printed as a short message that says what to do, never as a traceback: exit status 1
@@ -55,7 +56,11 @@ def _cmd_list() -> int:
             where = f"partly present ({sum(bool(k) for k in kinds)} of {len(kinds)} files)"
         else:
             where = "not yet downloaded"
-        print(f"\n{c.name}  ({_human(c.size)}, {len(c.files)} file{'s' * (len(c.files) > 1)})")
+        if c.kind == "model" and where == "not yet downloaded":
+            where += f" (optional: `python -m book.data fetch {c.name}`)"
+        kind = "model, " if c.kind == "model" else ""
+        files = f"{len(c.files)} file{'s' * (len(c.files) > 1)}"
+        print(f"\n{c.name}  ({kind}{_human(c.size)}, {files})")
         print(f"  {c.description}")
         print(f"  license: {c.license}")
         print(f"  found: {where}")
@@ -63,11 +68,11 @@ def _cmd_list() -> int:
 
 
 def _cmd_fetch(names: list[str]) -> int:
-    """Fetch the named corpora (all if none); print where they are."""
+    """Fetch the named corpora (all text corpora if none); print where they are."""
     for n in names:
         get_corpus(n)  # fail on a typo before downloading anything
     status = 0
-    for n in names or list(CORPORA):
+    for n in names or [c.name for c in corpora("corpus")]:
         try:
             paths = fetch(n, progress=True)
         except DataError as exc:
@@ -77,6 +82,10 @@ def _cmd_fetch(names: list[str]) -> int:
         print(f"{n}:")
         for p in paths.values():
             print(f"  {p}")
+    if not names:
+        for c in corpora("model"):
+            print(f"{c.name}: not fetched ({_human(c.size)} model, optional); "
+                  f"`python -m book.data fetch {c.name}` downloads it")
     return status
 
 
@@ -105,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="The course's text corpora: list them, download them, verify them.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list corpora, sizes, licences and where they are found")
-    p_fetch = sub.add_parser("fetch", help="download missing files (all corpora if none named)")
+    p_fetch = sub.add_parser("fetch", help="download missing files (all text corpora if none "
+                             "named; models only by name)")
     p_fetch.add_argument("names", nargs="*", metavar="NAME", help=", ".join(CORPORA))
     sub.add_parser("verify", help="re-check the sha256 of every present file")
     args = parser.parse_args(argv)

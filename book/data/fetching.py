@@ -24,6 +24,10 @@ How the cache stays correct when things go wrong:
   next process that takes the lock (they cannot belong to a live download, which would hold it).
 * A download is stopped as soon as it is larger than the file should be, and when it has run
   longer than a deadline computed from the file's size.
+* A file of 32 MiB or more (GPT-2's weights) is resumable: it downloads into
+  ``<name>.partial``, which an interruption (a lost connection, Ctrl-C, a killed process) leaves
+  in place, and the next try asks the server only for the missing bytes (an HTTP Range request)
+  and hashes the whole file as usual. A part whose bytes turn out wrong is deleted.
 * Every operating-system error (a folder that cannot be read or written, a path that is a file)
   becomes a `DataError` that says which path and what to do.
 """
@@ -34,6 +38,7 @@ import contextlib
 import hashlib
 import http.client
 import os
+import re
 import shutil
 import socket
 import stat
@@ -66,6 +71,7 @@ __all__ = [
     "describe_mirror",
     "fetch",
     "fetch_file",
+    "is_available",
     "locate",
     "mirror_dir",
     "path",
@@ -85,6 +91,10 @@ _MIN_RATE = 10_000
 # deflated), so it may be larger than the recorded copy; up to this factor is allowed.
 _REPACK_FACTOR = 4
 _USER_AGENT = "llm-course-book-data/0.1"
+# Files at least this large (GPT-2's 548 MB weights) keep what arrived when a download is cut
+# off, as ``<name>.partial``, and the next try asks only for the rest.
+_RESUME_MIN_BYTES = 32 * 2**20
+_PARTIAL_SUFFIX = ".partial"
 _clock: Callable[[], float] = time.monotonic  # replaced by a fake clock in tests
 
 
@@ -310,9 +320,57 @@ def download_deadline(size: int | None) -> float | None:
     return None if size is None else _DEADLINE_BASE_S + size / _MIN_RATE
 
 
+def resumable(size: int | None, content_sha256: str | None) -> bool:
+    """True for files large enough that an interrupted download is continued, not restarted.
+
+    A zip accepted by its content digest is never resumed: a re-packed copy on the server has
+    other bytes than the part already here.
+    """
+    return size is not None and size >= _RESUME_MIN_BYTES and content_sha256 is None
+
+
+def _partial_path(final: Path) -> Path:
+    """Where the first bytes of an interrupted resumable download of `final` wait."""
+    return final.with_name(f"{final.name}{_PARTIAL_SUFFIX}")
+
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-\d+/(?:\d+|\*)", re.IGNORECASE)
+
+
+def _bytes_already_here(dest: Path, resume: bool, limit: int | None) -> int:
+    """How many bytes of an earlier download `dest` holds and may be continued (0: start over)."""
+    if not resume:
+        return 0
+    try:
+        have = os.stat(dest).st_size
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise _LocalError(exc) from None
+    # A part as long as the whole file cannot be continued: it is checked afresh instead.
+    return 0 if limit is not None and have >= limit else have
+
+
+def _feed_prefix(update: Callable[[bytes], object], dest: Path, have: int) -> None:
+    """Pass the first `have` bytes of dest (those a resumed download keeps) to a hash's update."""
+    try:
+        with open(dest, "rb") as f:
+            left = have
+            while left and (chunk := f.read(min(left, 1 << 20))):
+                update(chunk)
+                left -= len(chunk)
+    except OSError as exc:
+        raise _LocalError(exc) from None
+
+
 def _download(url: str, dest: Path, sha256: str, content_sha256: str | None, size: int | None,
-              progress: bool, timeout: float, desc: str) -> None:
-    """Download url into dest (a temp file) and check it; raise on any failure."""
+              progress: bool, timeout: float, desc: str, resume: bool = False) -> None:
+    """Download url into dest (a temp file) and check it; raise on any failure.
+
+    With `resume`, dest may hold the first bytes of the file from an interrupted download: only
+    the rest is asked for (an HTTP Range request). A server that ignores the request sends the
+    whole file, which replaces them.
+    """
     from tqdm import tqdm  # imported here so that loading from a mirror needs no tqdm
 
     scheme = urllib.parse.urlsplit(url).scheme.lower()
@@ -321,20 +379,33 @@ def _download(url: str, dest: Path, sha256: str, content_sha256: str | None, siz
     limit = max_download_bytes(size, content_sha256)
     deadline = download_deadline(size)
     start = _clock()
-    req = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    h = hashlib.sha256()
-    got = 0
+    have = _bytes_already_here(dest, resume, limit)
+    headers = {"User-Agent": _USER_AGENT}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    req = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(req, timeout=timeout) as resp:
+        if have and resp.status == 206:
+            match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+            if match is None or int(match.group(1)) != have:
+                raise _MismatchError(f"asked for the bytes from {have:,} on, the server sent "
+                                     f"the range {resp.headers.get('Content-Range')!r}")
+        else:
+            have = 0  # a plain 200: the whole file comes again
         length = resp.headers.get("Content-Length")
-        expected_len = int(length) if length and length.isdigit() else None
+        expected_len = have + int(length) if length and length.isdigit() else None
         if limit is not None and expected_len is not None and expected_len > limit:
             raise _LimitError(f"the server offers {expected_len:,} bytes, but the file has "
                               f"{size:,}: not downloaded")
+        h = hashlib.sha256()
+        if have:
+            _feed_prefix(h.update, dest, have)
+        got = have
         try:
-            out = open(dest, "wb")
+            out = open(dest, "ab" if have else "wb")
         except OSError as exc:
             raise _LocalError(exc) from None
-        with out, tqdm(total=expected_len or size, unit="B", unit_scale=True,
+        with out, tqdm(total=expected_len or size, initial=have, unit="B", unit_scale=True,
                        unit_divisor=1024, desc=desc, disable=not progress, leave=False,
                        file=sys.stderr) as bar:
             # read1: at most one network read per call, so the checks below run often even
@@ -539,24 +610,35 @@ def fetch_file(relpath: str, sha256: str, urls: Sequence[str] = (), *, size: int
             return final
         corrupt = corrupt_now
         failures: list[tuple[str, BaseException]] = []
+        resume = resumable(size, content_sha256)
         for url in urls:
-            tmp = _temp_beside(final, note)
+            # A large file downloads into its one `.partial` file (the lock makes it ours), so
+            # that what arrived survives an interruption; any other into a fresh temp file.
+            tmp = _partial_path(final) if resume else _temp_beside(final, note)
+            keep = resume
             try:
                 try:
                     _download(url, tmp, sha256, content_sha256, size, progress, timeout,
-                              str(rel))
+                              str(rel), resume=resume)
                 except _LocalError as exc:  # the disk, not the server: no other URL helps
                     raise _cache_error(exc.os_error, final.parent, note) from None
                 except Exception as exc:  # noqa: BLE001 (any failure of one URL: try the next)
                     failures.append((url, exc))
+                    # Bytes known to be wrong are never continued, nor a part the server
+                    # says lies past the end of its file (HTTP 416), lest every try fail alike.
+                    keep = resume and not (
+                        isinstance(exc, (_MismatchError, _LimitError))
+                        or (isinstance(exc, urllib.error.HTTPError) and exc.code == 416))
                     continue
                 try:
                     os.replace(tmp, final)  # atomic: readers see the old file or the new one
                 except OSError as exc:
                     raise _cache_error(exc, final.parent, note) from None
             finally:
-                # Runs for KeyboardInterrupt too, so an interrupted download leaves nothing.
-                tmp.unlink(missing_ok=True)
+                # Runs for KeyboardInterrupt too, so an interrupted download leaves nothing but
+                # a resumable part.
+                if not keep:
+                    tmp.unlink(missing_ok=True)
             if corrupt:
                 warnings.warn(DataWarning(
                     f"The cached copy {final} was corrupt (expected sha256 {sha256}, got "
@@ -592,6 +674,31 @@ def _remove_corrupt(final: Path, sha256: str, actual: str) -> str:
 def fetch(name: str, progress: bool = True) -> dict[str, Path]:
     """Make sure every file of a corpus is present and verified; map relative path to path."""
     return {f.path: f.fetch(progress=progress) for f in get_corpus(name).files}
+
+
+def is_available(name: str) -> bool:
+    """True if every file of `name` is here already, verified (mirror or cache); downloads nothing.
+
+    For a chapter to say plainly that an optional download (``gpt2``) has not been fetched. A
+    file is hashed once per process (as `fetch` does), so a later `fetch` or `path` is cheap.
+    A file that cannot be read, or a bad copy, counts as absent; `fetch` then says why.
+    """
+    for f in get_corpus(name).files:
+        try:
+            found = locate(f.path)
+        except DataError:
+            return False
+        if not any(_verified_quietly(p, f.sha256, f.content_sha256) for _, p in found):
+            return False
+    return True
+
+
+def _verified_quietly(p: Path, sha256: str, content_sha256: str | None) -> bool:
+    """Whether p holds the good bytes; False rather than an error if it cannot be read."""
+    try:
+        return _verified(p, sha256, content_sha256)[0]
+    except OSError:
+        return False
 
 
 def path(name: str, progress: bool = True) -> Path:

@@ -6,6 +6,12 @@ size of the one good copy, and the URLs to download it from, tried in order. Not
 or writes a file: `book.data.fetching` uses these records to find or download a verified copy,
 and `book.data.loaders` turns the files into Python objects.
 
+Most entries are text corpora (``kind="corpus"``): the course's mirror holds them all, and
+``python -m book.data fetch`` without names downloads them. An entry with ``kind="model"`` (the
+pretrained GPT-2 of chapter 6, 548 MB) is fetched, cached and verified the same way, but only
+when it is asked for by name; it is not expected in the mirror and the tests never download it.
+`corpora("corpus")` lists the text corpora only.
+
 To add a corpus: add a `Corpus` to `CORPORA` (sha256 and size from a copy you checked), then a
 loader in `book.data.loaders`.
 """
@@ -15,8 +21,13 @@ from __future__ import annotations
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
-__all__ = ["CORPORA", "Corpus", "FileSpec", "corpora", "corpus_of", "get_corpus"]
+__all__ = ["CORPORA", "KINDS", "Corpus", "FileSpec", "Kind", "corpora", "corpus_of",
+           "get_corpus"]
+
+Kind = Literal["corpus", "model"]
+KINDS: tuple[Kind, ...] = ("corpus", "model")
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,13 @@ class Corpus:
     files: tuple[FileSpec, ...]
     license: str
     citation: str
+    # "corpus": in the course mirror and fetched by default; "model": fetched only by name.
+    kind: Kind = "corpus"
+
+    def __post_init__(self) -> None:
+        """Refuse an unknown kind, which would silently count as neither corpus nor model."""
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: kind must be one of {KINDS}, got {self.kind!r}")
 
     @property
     def size(self) -> int:
@@ -71,6 +89,19 @@ def _gh_urls(repo: str, commit: str, path: str) -> tuple[str, str]:
 _CHARRNN = ("karpathy/char-rnn", "6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e")
 _AGNEWS = ("mhjabreel/CharCnn_Keras", "555590db4219b1243abb1918effd6a7425a2d75f")
 _POETRY = ("chinese-poetry/chinese-poetry", "99ebbef7e1345c0985c44b9fd96a3f9e776f117b")
+_WNUT = ("leondz/emerging_entities_17", "e52a2d2a71ac1a051ca2d532eef28653c5c02603")
+_UD_EWT = ("UniversalDependencies/UD_English-EWT", "4c89b5833a70aa5ed3a00bad2f23f57992cc7df8")
+# Only pinned URLs for these two: the copies are in personal repositories, and the official
+# releases (ManyThings' zip, GLUE's SST-2.zip) are zips whose bytes differ from these files.
+_CMN_URL = (f"{_GH}/13luoyu/Transformer-machine-translation/"
+            "aa43963320ccfacebd1d3542deae559bbca58d03/cmn.txt")
+_SST2_BASE = (f"{_GH}/smolPixel/VAETextImages/bf3c9c24582d9683be81cbe5f589c93fb11bf02a/"
+              "data/SST2/original")
+# The WNUT-17 task site serves the same train and test files; its dev file differs (a stray BOM).
+_WNUT_SITE = "http://noisy-text.github.io/2017/files"
+_HF_GPT2 = ("https://huggingface.co/openai-community/gpt2/resolve/"
+            "607a30d783dfa663caf39e06633721c8d4cfcd7e")
+_OPENAI_GPT2 = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main"
 
 # Greene & Cunningham's zip is stable byte-for-byte in the GitHub copy, but the official host
 # could re-pack it (new dates, new compression), so it is also accepted by content digest.
@@ -169,12 +200,145 @@ CORPORA: dict[str, Corpus] = {
         "copy); the poems are in the public domain.",
         citation="The chinese-poetry project, https://github.com/chinese-poetry/chinese-poetry",
     ),
+    "cmn_eng": Corpus(
+        name="cmn_eng",
+        description="English-Chinese sentence pairs from the Tatoeba Project (ManyThings.org "
+        "release): 29,155 English sentences with their Mandarin translations (simplified "
+        "characters), each with its attribution line.",
+        files=(
+            FileSpec(
+                "cmn_eng/cmn.txt",
+                "aa264a2447b26ab7c9d413f8321f9e2a779fd134b5118306b6e26a3499b3926e",
+                4151383,
+                (_CMN_URL,),
+            ),
+        ),
+        license="CC BY 2.0 FR (Tatoeba, https://tatoeba.org/eng/terms_of_use). Every pair "
+        "carries its attribution (Tatoeba sentence numbers and contributors), which must be kept "
+        "with any copy; credit tatoeba.org and manythings.org/anki.",
+        citation="Tatoeba Project, https://tatoeba.org, sentence pairs as released by "
+        "ManyThings.org, https://www.manythings.org/anki/",
+    ),
+    "wnut17": Corpus(
+        name="wnut17",
+        description="WNUT-17 emerging and rare entities: tweets, Reddit, YouTube and Stack "
+        "Overflow comments, one token per line with BIO tags for six entity types (person, "
+        "location, group, creative-work, corporation, product); 3,394 / 1,009 / 1,287 "
+        "sentences in train / dev / test.",
+        files=tuple(
+            FileSpec(f"wnut17/{rel}", sha, size,
+                     _gh_urls(*_WNUT, rel) + ((f"{_WNUT_SITE}/{rel}",) if site else ()))
+            for rel, sha, size, site in (
+                ("wnut17train.conll",
+                 "731820e13f71af324c6b55a1575ec2ce59fbaa2a0806f8f0400b98d56cd6a7a5", 493781,
+                 True),
+                ("emerging.dev.conll",
+                 "e053b752b8155113ca66e7db08af5f2f5f43ab993694e4774f1ec5bad42312d8", 114749,
+                 False),
+                ("emerging.test.annotated",
+                 "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0", 192425,
+                 True),
+            )
+        ),
+        license="CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/); the authors ask "
+        "users to cite the paper.",
+        citation='L. Derczynski, E. Nichols, M. van Erp and N. Limsopatham, "Results of the '
+        'WNUT2017 Shared Task on Novel and Emerging Entity Recognition", Proc. 3rd Workshop on '
+        "Noisy User-generated Text (W-NUT), EMNLP 2017.",
+    ),
+    "sst2": Corpus(
+        name="sst2",
+        description="SST-2, the GLUE version of the Stanford Sentiment Treebank: lowercased, "
+        "tokenised movie-review snippets labelled negative (0) or positive (1). train.tsv holds "
+        "67,349 training sentences and their sub-phrases, dev.tsv 872 full sentences (GLUE's "
+        "test labels are hidden, so the test set is not included).",
+        files=(
+            FileSpec(
+                "sst2/train.tsv",
+                "48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1",
+                3806081,
+                (f"{_SST2_BASE}/train.tsv",),
+            ),
+            FileSpec(
+                "sst2/dev.tsv",
+                "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0",
+                94931,
+                (f"{_SST2_BASE}/dev.tsv",),
+            ),
+        ),
+        license="Unknown: no licence is stated by the Stanford Sentiment Treebank, GLUE or the "
+        "copy used. For research and teaching with citation; do not redistribute.",
+        citation='R. Socher, A. Perelygin, J. Wu, J. Chuang, C. D. Manning, A. Ng and C. Potts, '
+        '"Recursive Deep Models for Semantic Compositionality Over a Sentiment Treebank", '
+        'EMNLP 2013; A. Wang, A. Singh, J. Michael, F. Hill, O. Levy and S. R. Bowman, "GLUE: '
+        'A Multi-Task Benchmark and Analysis Platform for Natural Language Understanding", '
+        "ICLR 2019.",
+    ),
+    "ud_english_ewt": Corpus(
+        name="ud_english_ewt",
+        description="Universal Dependencies English Web Treebank (release r2.16), dev and test "
+        "sets: 2,001 + 2,077 sentences of web text (blogs, reviews, e-mail, answers) in CoNLL-U, "
+        "with 17 universal part-of-speech tags.",
+        files=tuple(
+            FileSpec(f"ud_english_ewt/{rel}", sha, size, _gh_urls(*_UD_EWT, rel))
+            for rel, sha, size in (
+                ("en_ewt-ud-dev.conllu",
+                 "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6", 1805545),
+                ("en_ewt-ud-test.conllu",
+                 "e266e515a0a7547657ed3d90d9ba46487d6bd251f27ad4269d4e8a427c8555cd", 1804515),
+                ("LICENSE.txt",
+                 "b3d1b0f4c6ae151f7eb78738f46ebd5ee140f8a7f76501ba26af123140d35ae7", 20014),
+            )
+        ),
+        license="CC BY-SA 4.0 (keep ud_english_ewt/LICENSE.txt with any copy, and share "
+        "derived annotations under the same licence). Annotations (c) 2013-2021 The Board of "
+        "Trustees of the Leland Stanford Junior University; the texts come from the LDC English "
+        "Web Treebank.",
+        citation='N. Silveira, T. Dozat, M.-C. de Marneffe, S. Bowman, M. Connor, J. Bauer and '
+        'C. D. Manning, "A Gold Standard Dependency Corpus for English", Proc. LREC 2014; '
+        "Universal Dependencies 2.16, https://universaldependencies.org",
+    ),
+    "gpt2": Corpus(
+        name="gpt2",
+        description="GPT-2 small (124M parameters), a pretrained model, not a corpus: OpenAI's "
+        "weights as one safetensors file and the byte-level BPE tokenizer (vocab.json, "
+        "merges.txt), as published on Hugging Face. Downloaded only when named: "
+        "`python -m book.data fetch gpt2`.",
+        files=(
+            FileSpec(
+                "gpt2/model.safetensors",
+                "248dfc3911869ec493c76e65bf2fcf7f615828b0254c12b473182f0f81d3a707",
+                548105171,
+                (f"{_HF_GPT2}/model.safetensors",),
+            ),
+            FileSpec(
+                "gpt2/vocab.json",
+                "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
+                1042301,
+                (f"{_HF_GPT2}/vocab.json", f"{_OPENAI_GPT2}/encoder.json"),
+            ),
+            FileSpec(
+                "gpt2/merges.txt",
+                "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
+                456318,
+                (f"{_HF_GPT2}/merges.txt", f"{_OPENAI_GPT2}/vocab.bpe"),
+            ),
+        ),
+        license="Modified MIT (OpenAI's gpt-2 repository, "
+        "https://github.com/openai/gpt-2/blob/master/LICENSE); the Hugging Face model card "
+        "says MIT.",
+        citation='A. Radford, J. Wu, R. Child, D. Luan, D. Amodei and I. Sutskever, "Language '
+        'Models are Unsupervised Multitask Learners", OpenAI, 2019.',
+        kind="model",
+    ),
 }
 
 
-def corpora() -> list[Corpus]:
-    """All registered corpora, in registry order."""
-    return list(CORPORA.values())
+def corpora(kind: Kind | None = None) -> list[Corpus]:
+    """All registered entries in registry order, or only those of one kind ("corpus", "model")."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS} or None, got {kind!r}")
+    return [c for c in CORPORA.values() if kind is None or c.kind == kind]
 
 
 def get_corpus(name: str) -> Corpus:

@@ -1,6 +1,6 @@
 """Text generation (chapter 5), one module per role, as nanoGPT separates model from training:
 
-- `tokenizers`: `CharTokenizer`, `BPETokenizer`, `merge_pair`, `nanogpt_split`;
+- `tokenizers`: `CharTokenizer`, `BPETokenizer`, `merge_pair`, `apply_merges`, `nanogpt_split`;
 - `models`: `GPT` (built from `book.torch_nn.Block`) and `CharLSTM`, with their configs;
 - `train`: `TrainConfig`, `train`, `train_step`, `get_batch`, `estimate_loss`, `lr_at`, `Budget`;
 - `checkpoint`: `save_checkpoint`, `load_checkpoint` (checked against checksums), resuming;
@@ -8,6 +8,9 @@
   `generate`;
 - `metrics`: `perplexity`, `bits_per_char`;
 - `ngram`: `NGramLM`, the count-based baseline (add-k or Kneser-Ney smoothing), in NumPy;
+- `gpt2` (chapter 6): OpenAI's GPT-2 weights in our `GPT` (`load_gpt2`, `GPT2_NAMES`,
+  `GPT2_124M`), its byte-level BPE (`GPT2Tokenizer`, `byte_symbols`, `gpt2_chunks`) and
+  `generate_text`;
 - `settings`: `CPU_CONFIG` and `GPU_CONFIG`, used by the chapter and `benchmarks/textgen.py`.
 
 Every name is also available from the package itself:
@@ -27,6 +30,18 @@ cross-entropy in nats: `logits, loss = model(idx, targets)`.
 """
 
 from book.textgen.checkpoint import CheckpointError, TrainState, load_checkpoint, save_checkpoint
+from book.textgen.gpt2 import (
+    EOT,
+    GPT2_124M,
+    GPT2_BUFFERS,
+    GPT2_NAMES,
+    GPT2_PATTERN,
+    GPT2Tokenizer,
+    byte_symbols,
+    generate_text,
+    gpt2_chunks,
+    load_gpt2,
+)
 from book.textgen.metrics import bits_per_char, perplexity
 from book.textgen.models import GPT, MODELS, CharLSTM, CharLSTMConfig, GPTConfig, lm_loss
 from book.textgen.ngram import NGramLM
@@ -43,6 +58,7 @@ from book.textgen.tokenizers import (
     CHUNK_PATTERN,
     BPETokenizer,
     CharTokenizer,
+    apply_merges,
     merge_pair,
     nanogpt_split,
     split_chunks,
@@ -60,10 +76,12 @@ from book.textgen.train import (
 )
 
 __all__ = [
-    "CHUNK_PATTERN", "CPU_CONFIG", "GPT", "GPU_CONFIG", "MODELS", "BPETokenizer", "Budget",
-    "CharLSTM", "CharLSTMConfig", "CharTokenizer", "CheckpointError", "GPTConfig",
-    "NGramLM", "TrainConfig", "TrainLog", "TrainState", "apply_temperature", "bits_per_char",
-    "estimate_loss", "generate", "get_batch", "greedy", "lm_loss", "load_checkpoint", "lr_at",
+    "CHUNK_PATTERN", "CPU_CONFIG", "EOT", "GPT", "GPT2_124M", "GPT2_BUFFERS", "GPT2_NAMES",
+    "GPT2_PATTERN", "GPU_CONFIG", "MODELS", "BPETokenizer", "Budget", "CharLSTM",
+    "CharLSTMConfig", "CharTokenizer", "CheckpointError", "GPT2Tokenizer", "GPTConfig",
+    "NGramLM", "TrainConfig", "TrainLog", "TrainState", "apply_merges", "apply_temperature",
+    "bits_per_char", "byte_symbols", "estimate_loss", "generate", "generate_text", "get_batch",
+    "gpt2_chunks", "greedy", "lm_loss", "load_checkpoint", "load_gpt2", "lr_at",
     "make_optimizer", "merge_pair", "nanogpt_split", "perplexity", "sample_next",
     "save_checkpoint", "split_chunks", "top_k_filter", "top_p_filter", "train", "train_step",
 ]

@@ -13,10 +13,10 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-__all__ = ["CHUNK_PATTERN", "BPETokenizer", "CharTokenizer", "merge_pair", "nanogpt_split",
-           "split_chunks"]
+__all__ = ["CHUNK_PATTERN", "BPETokenizer", "CharTokenizer", "apply_merges", "merge_pair",
+           "nanogpt_split", "split_chunks"]
 
 
 def nanogpt_split(text: str, train_fraction: float = 0.9) -> tuple[str, str]:
@@ -103,6 +103,23 @@ def _pairs(ids: Sequence[int]) -> list[tuple[int, int]]:
     return list(itertools.pairwise(ids))
 
 
+def apply_merges(ids: Sequence[int], ranks: Mapping[tuple[int, int], int],
+                 merged: Mapping[tuple[int, int], int]) -> list[int]:
+    """Encode one chunk's base ids with learned merges: merge the adjacent pair of lowest rank
+    (the earliest learned) everywhere, and again, until no learned pair is left.
+
+    `ranks` maps a pair to its rank, `merged` maps it to the id of the token it makes. Shared
+    by `BPETokenizer` and GPT-2's byte-level tokenizer (`book.textgen.gpt2`).
+    """
+    ids = list(ids)
+    while len(ids) >= 2:
+        pair = min(_pairs(ids), key=lambda p: ranks.get(p, math.inf))
+        if pair not in ranks:
+            break  # no learned merge applies any more
+        ids = merge_pair(ids, pair, merged[pair])
+    return ids
+
+
 class BPETokenizer:
     """Byte-pair encoding over CHARACTERS, trained from scratch.
 
@@ -128,6 +145,7 @@ class BPETokenizer:
             self.vocab.append(self.vocab[a] + self.vocab[b])
         self.base = {ch: i for i, ch in enumerate(alphabet)}
         self.ranks = {pair: r for r, pair in enumerate(self.merges)}  # earlier merge = lower rank
+        self.merged = {pair: len(self.base) + r for pair, r in self.ranks.items()}  # pair -> id
         self._cache: dict[str, list[int]] = {}
 
     @property
@@ -193,12 +211,7 @@ class BPETokenizer:
             ids = [self.base[ch] for ch in chunk]
         except KeyError as err:
             raise _unknown(err.args[0], "BPE tokenizer's") from None
-        while len(ids) >= 2:
-            pair = min(_pairs(ids), key=lambda p: self.ranks.get(p, math.inf))
-            if pair not in self.ranks:
-                break  # no learned merge applies any more
-            ids = merge_pair(ids, pair, len(self.base) + self.ranks[pair])
-        return ids
+        return apply_merges(ids, self.ranks, self.merged)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text`; an unknown character raises ValueError naming it."""

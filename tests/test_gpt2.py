@@ -364,3 +364,15 @@ def test_real_gpt2_greedy_generation_is_deterministic():
     first = generate_text(model, tok, prompt, 8, greedy=True)
     assert first.startswith(prompt) and len(first) > len(prompt)
     assert generate_text(model, tok, prompt, 8, greedy=True) == first
+
+
+def test_load_pretrained_gpt2_reads_the_folder_book_data_gives(tmp_path, monkeypatch):
+    write(tmp_path, gpt2_tensors())
+    tiny_tokenizer(tmp_path)
+    asked = []
+    monkeypatch.setattr(data, "path", lambda name, progress=True: asked.append(name) or tmp_path)
+    from book.textgen import load_pretrained_gpt2
+
+    model, tok = load_pretrained_gpt2(progress=False)
+    assert asked == ["gpt2"]
+    assert model.config.num_layers == L and tok.decode(tok.encode(" there")) == " there"

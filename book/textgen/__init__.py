@@ -41,6 +41,7 @@ from book.textgen.gpt2 import (
     generate_text,
     gpt2_chunks,
     load_gpt2,
+    load_pretrained_gpt2,
 )
 from book.textgen.metrics import bits_per_char, perplexity
 from book.textgen.models import GPT, MODELS, CharLSTM, CharLSTMConfig, GPTConfig, lm_loss
@@ -81,7 +82,8 @@ __all__ = [
     "CharLSTMConfig", "CharTokenizer", "CheckpointError", "GPT2Tokenizer", "GPTConfig",
     "NGramLM", "TrainConfig", "TrainLog", "TrainState", "apply_merges", "apply_temperature",
     "bits_per_char", "byte_symbols", "estimate_loss", "generate", "generate_text", "get_batch",
-    "gpt2_chunks", "greedy", "lm_loss", "load_checkpoint", "load_gpt2", "lr_at",
+    "gpt2_chunks", "greedy", "lm_loss", "load_checkpoint", "load_gpt2", "load_pretrained_gpt2",
+    "lr_at",
     "make_optimizer", "merge_pair", "nanogpt_split", "perplexity", "sample_next",
     "save_checkpoint", "split_chunks", "top_k_filter", "top_p_filter", "train", "train_step",
 ]

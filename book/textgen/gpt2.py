@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import regex
 
 __all__ = ["EOT", "GPT2_124M", "GPT2_BUFFERS", "GPT2_NAMES", "GPT2_PATTERN", "GPT2Tokenizer",
-           "byte_symbols", "generate_text", "gpt2_chunks", "load_gpt2"]
+           "byte_symbols", "generate_text", "gpt2_chunks", "load_gpt2", "load_pretrained_gpt2"]
 
 # The smallest GPT-2 (Radford et al., 2019): 124M parameters with the head tied to the
 # embedding. GPT-2's LayerNorm eps (1e-5), tanh GELU and 4E-wide MLP are `Block`'s own.
@@ -323,3 +323,16 @@ def generate_text(model: GPT, tok: GPT2Tokenizer, prompt: str, max_new_tokens: i
     if stop_at_eot and tok.eot_id in new:
         new = new[:new.index(tok.eot_id)]
     return prompt + tok.decode(new)
+
+
+def load_pretrained_gpt2(progress: bool = True) -> tuple[GPT, GPT2Tokenizer]:
+    """OpenAI's GPT-2 124M and its tokenizer, from the verified files of `book.data`'s ``gpt2``.
+
+    Downloads the 548 MB weight file (checksummed, resumable) if neither the data mirror nor the
+    cache has it: call `book.data.is_available("gpt2")` first to ask without downloading, or run
+    ``python -m book.data fetch gpt2`` once from a terminal.
+    """
+    from book import data  # here: the loaders above need no data folder
+
+    folder = data.path("gpt2", progress=progress)
+    return load_gpt2(folder), GPT2Tokenizer.from_dir(folder)

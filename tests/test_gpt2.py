@@ -373,6 +373,6 @@ def test_load_pretrained_gpt2_reads_the_folder_book_data_gives(tmp_path, monkeyp
     monkeypatch.setattr(data, "path", lambda name, progress=True: asked.append(name) or tmp_path)
     from book.textgen import load_pretrained_gpt2
 
-    model, tok = load_pretrained_gpt2(progress=False)
+    model, tok = load_pretrained_gpt2(progress=False, num_heads=NH)
     assert asked == ["gpt2"]
     assert model.config.num_layers == L and tok.decode(tok.encode(" there")) == " there"

@@ -325,7 +325,8 @@ def generate_text(model: GPT, tok: GPT2Tokenizer, prompt: str, max_new_tokens: i
     return prompt + tok.decode(new)
 
 
-def load_pretrained_gpt2(progress: bool = True) -> tuple[GPT, GPT2Tokenizer]:
+def load_pretrained_gpt2(progress: bool = True, num_heads: int | None = None
+                         ) -> tuple[GPT, GPT2Tokenizer]:
     """OpenAI's GPT-2 124M and its tokenizer, from the verified files of `book.data`'s ``gpt2``.
 
     Downloads the 548 MB weight file (checksummed, resumable) if neither the data mirror nor the
@@ -335,4 +336,4 @@ def load_pretrained_gpt2(progress: bool = True) -> tuple[GPT, GPT2Tokenizer]:
     from book import data  # here: the loaders above need no data folder
 
     folder = data.path("gpt2", progress=progress)
-    return load_gpt2(folder), GPT2Tokenizer.from_dir(folder)
+    return load_gpt2(folder, num_heads), GPT2Tokenizer.from_dir(folder)

@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"word2vec", "concepts", "descent", "autograd", "symbolic", "timing"},
     {"classify", "cost"},  # chapter 4: classifiers (on word2vec), what layers cost (on timing)
     {"textgen"},  # chapter 5
+    {"tagging"},  # chapter 6: sequence labelling (BiLSTM-CRF), on classify's reverse_padded
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]

@@ -1,0 +1,133 @@
+"""Chapter 6's named-entity taggers on WNUT-17: the BiLSTM (softmax per token) and the
+BiLSTM-CRF, with TAGGER_SETTINGS, scored by entity-level F1 (seqeval, its default mode) on the
+dev and test sets. `--variant NAME` changes one setting (see VARIANTS); `--device cuda` with
+`--settings gpu` runs the GPU recipe. Last line: `variant … dev_f1 … test_f1 … train_s …`.
+
+    LLM_BOOK_DATA=/work/shared/data python benchmarks/tagging.py --variant softmax
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from seqeval.metrics import f1_score
+
+from book import tagging
+
+
+def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
+    """(tokens, tags) per sentence of a WNUT-17 file: `token\\ttag` lines, blank separators
+    (in the training file most are a lone tab, hence strip())."""
+    sentences, tokens, tags = [], [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() == "":
+            if tokens:
+                sentences.append((tokens, tags))
+            tokens, tags = [], []
+            continue
+        token, tag = line.split("\t")[0], line.split("\t")[-1].strip()
+        tokens.append(token)
+        tags.append(tag)
+    if tokens:
+        sentences.append((tokens, tags))
+    return sentences
+
+
+def load_wnut17() -> dict[str, list[tuple[list[str], list[str]]]]:
+    """The three splits, read from $LLM_BOOK_DATA/wnut17."""
+    root = Path(os.environ.get("LLM_BOOK_DATA", "/work/shared/data")) / "wnut17"
+    return {"train": read_conll(root / "wnut17train.conll"),
+            "dev": read_conll(root / "emerging.dev.conll"),
+            "test": read_conll(root / "emerging.test.annotated")}
+
+
+def _set(path: str, value: object) -> Callable[[dict], None]:
+    """A change that sets settings[a][b] = value for path 'a.b'."""
+    def change(s: dict) -> None:
+        """Apply it to the settings `s`, in place."""
+        a, b = path.split(".")
+        s[a][b] = value
+    return change
+
+
+# Each variant changes one or two things in the chosen settings (benchmarks/README.md has
+# what each measured).
+VARIANTS = {
+    "chapter": [],
+    "softmax": [_set("model.crf", False)],
+    "softmax_unconstrained": [_set("model.crf", False), _set("model.constrained", False)],
+    "crf_unconstrained": [_set("model.constrained", False)],
+    "no_chars": [_set("model.char_channels", 0)],
+    "softmax_no_chars": [_set("model.crf", False), _set("model.char_channels", 0)],
+    "cased": [_set("encoder.lowercase", False)],
+    "min_freq_1": [_set("encoder.min_freq", 1)],
+    "dropout_0": [_set("model.dropout", 0.0)],
+    "dropout_0.5": [_set("model.dropout", 0.5)],
+    "word_dropout_0.1": [_set("model.word_dropout", 0.1)],
+    "word_dropout_0.25": [_set("model.word_dropout", 0.25)],
+    "chars_64": [_set("model.char_channels", 64)],
+    "hidden_100": [_set("model.hidden_size", 100)],
+}
+
+
+def run(variant: str, settings_name: str, device: str, seed: int,
+        overrides: list[str] | None = None) -> dict:
+    """Train one variant (then `overrides`, 'a.b=value' strings) and measure it."""
+    s = copy.deepcopy(tagging.TAGGER_SETTINGS[settings_name])
+    for change in VARIANTS[variant]:
+        change(s)
+    for item in overrides or []:
+        path, value = item.split("=")
+        _set(path, ast.literal_eval(value))(s)
+    s["train"]["seed"] = seed
+    data = load_wnut17()
+    model = tagging.build_tagger(data["train"], s, seed=seed)
+    start, cpu = time.perf_counter(), time.process_time()
+    losses = tagging.train_tagger(model, data["train"], device=device, progress=False,
+                                  **s["train"])
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    train_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    out = {"variant": variant, "train_s": train_s, "cpu_s": cpu_s,
+           "final_loss": sum(losses[-50:]) / 50}
+    start = time.perf_counter()
+    for split in ("dev", "test"):
+        gold = [tags for _, tags in data[split]]
+        pred = tagging.predict_tags(model, [toks for toks, _ in data[split]], device=device)
+        out[f"{split}_f1"] = 100 * f1_score(gold, pred)
+    out["eval_s"] = time.perf_counter() - start
+    return out
+
+
+def main() -> None:
+    """Parse the arguments, run the variants, print one line each."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", nargs="+", default=["chapter", "softmax"],
+                        choices=sorted(VARIANTS))
+    parser.add_argument("--settings", default="cpu", choices=sorted(tagging.TAGGER_SETTINGS))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, nargs="+", default=[0])
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--set", nargs="*", default=[], metavar="A.B=VALUE",
+                        help="further changes, e.g. model.dropout=0.3 train.steps=900")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for variant in args.variant:
+        for seed in args.seed:
+            r = run(variant, args.settings, args.device, seed, args.set)
+            extra = f" set {','.join(args.set)}" if args.set else ""
+            print(f"variant {r['variant']}{extra} seed {seed} dev_f1 {r['dev_f1']:.2f} "
+                  f"test_f1 {r['test_f1']:.2f} train_s {r['train_s']:.1f} cpu_s {r['cpu_s']:.1f} "
+                  f"eval_s {r['eval_s']:.1f} loss {r['final_loss']:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

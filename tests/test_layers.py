@@ -18,14 +18,14 @@ BOOK = Path(__file__).resolve().parent.parent / "book"
 # Bottom to top. A module may import from the layers below its own, not from its own or above.
 LAYERS: list[set[str]] = [
     {"env", "data", "gradcheck", "display"},  # infrastructure: no course content
-    {"text"},  # tokenizer, vocabulary, batches
+    {"text", "metrics"},  # tokenizer, vocabulary, batches; BLEU, entity F1, recall@k (ch. 6)
     {"np_nn"},  # NumPy layers (chapter 3), the package's one softmax, sigmoid, Adam
     {"torch_nn", "optim"},  # PyTorch layers; AdamW set-up and the learning-rate schedule
     # what each chapter builds on those
     {"word2vec", "concepts", "descent", "autograd", "symbolic", "timing"},
     {"classify", "cost"},  # chapter 4: classifiers (on word2vec), what layers cost (on timing)
     {"textgen"},  # chapter 5
-    {"tagging"},  # chapter 6: sequence labelling (BiLSTM-CRF), on classify's reverse_padded
+    {"tagging", "retrieval"},  # chapter 6: tagging (BiLSTM-CRF), retrieval (TF-IDF, BM25, vectors)
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]

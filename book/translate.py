@@ -749,7 +749,7 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_mask: torch.Tensor, bea
             break
         state = _select(state, torch.tensor([r for r, *_ in kept], device=src.device))
         token = torch.tensor([w for _, w, _, _ in kept], device=src.device)
-        scores = torch.tensor([s for _, _, s, _ in kept], device=src.device)
+        scores = torch.tensor([s for _, _, s, _ in kept], dtype=log_probs.dtype, device=src.device)
     for r, b in enumerate(owner):                       # still live after max_len tokens
         s = float(scores[r])
         finished[b].append(Hypothesis(tuple(prefixes[r]), s, s / length_penalty(max_len, alpha)))

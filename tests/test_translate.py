@@ -425,3 +425,15 @@ def test_a_wide_beam_finds_the_exact_best_of_a_random_table(seed, alpha):
 def test_translate_refuses_a_string():
     with pytest.raises(TypeError, match="list"):
         tr.translate(tiny("lstm"), "I like cats.")
+
+
+def test_chinese_bleu_scores_characters_against_every_reference():
+    sacrebleu = pytest.importorskip("sacrebleu")
+    refs = [["我喜欢猫。"], ["嗨。", "你好。"], ["他跑得很快。", "他跑得快。"]]
+    assert tr.chinese_bleu(["我喜欢猫。", "你好。", "他跑得快。"], refs).score == 100
+    hyps = ["我喜欢狗。", "你好吗？", "他跑得快"]
+    streams = [[r[i] if i < len(r) else None for r in refs] for i in range(2)]
+    expected = sacrebleu.corpus_bleu(hyps, streams, tokenize="zh").score
+    assert math.isclose(tr.chinese_bleu(hyps, refs).score, expected)
+    with pytest.raises(TypeError, match="list of references"):
+        tr.chinese_bleu(hyps, ["我喜欢猫。", "你好。", "他跑得快。"])

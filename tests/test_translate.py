@@ -3,6 +3,7 @@ causality, token-by-token decoding), the loss, training, greedy and beam search.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterator
@@ -32,15 +33,21 @@ def vocabs() -> tr.TranslationVocabs:
     return tr.TranslationVocabs.build(PAIRS, min_freq=1)
 
 
+def build(kind: str, lstm: tr.LSTMConfig, transformer: tr.TransformerConfig) -> nn.Module:
+    """An "lstm", a "transformer", or a "tied" one (tie_embeddings=True) of these sizes."""
+    if kind == "lstm":
+        return tr.Seq2SeqLSTM(vocabs(), lstm)
+    tied = dataclasses.replace(transformer, tie_embeddings=kind == "tied")
+    return tr.Seq2SeqTransformer(vocabs(), tied)
+
+
 def tiny(kind: str, seed: int = 0) -> nn.Module:
     """An untrained tiny model of `kind` in float64 (exact comparisons), eval mode."""
     torch.manual_seed(seed)
-    model = (tr.Seq2SeqLSTM(vocabs(), TINY_LSTM) if kind == "lstm"
-             else tr.Seq2SeqTransformer(vocabs(), TINY_TRANSFORMER))
-    return model.double().eval()
+    return build(kind, TINY_LSTM, TINY_TRANSFORMER).double().eval()
 
 
-KINDS = ["lstm", "transformer"]
+KINDS = ["lstm", "transformer", "tied"]
 
 
 @pytest.fixture(autouse=True)
@@ -141,7 +148,7 @@ def test_shapes_and_cross_attention_rows(kind):
     else:
         assert w.shape == (2, B, 2, T, S)                         # (L, B, nh, T, S)
     pad = enc.src_mask[:, None, :].expand(B, T, S)                # (B, T, S)
-    if kind == "transformer":
+    if kind != "lstm":
         pad = pad[None, :, None].expand_as(w)
     assert torch.all(w[pad] == 0)
     assert torch.allclose(w.sum(-1), torch.ones_like(w.sum(-1)))
@@ -212,6 +219,18 @@ def test_attention_map_for_one_sentence(kind):
     assert tgt_tokens[-1] == tr.EOS and w.shape == (len(tgt_tokens), 4)
 
 
+def test_scaled_and_tied_embeddings():
+    tied, untied = tiny("tied"), tiny("transformer")
+    assert tied.head.weight is tied.tgt_embed.weight and tied.embed_scale == 4.0  # sqrt(16)
+    n = sum(p.numel() for p in tied.parameters())
+    assert n == sum(p.numel() for p in untied.parameters()) - tied.head.weight.numel()
+    for emb in (untied.src_embed, untied.tgt_embed):   # std 16^-1/2, times 4: unit scale in
+        assert torch.all(emb.weight[0] == 0) and 0.2 < emb.weight[1:].std() < 0.3
+    plain = tr.Seq2SeqTransformer(vocabs(), dataclasses.replace(TINY_TRANSFORMER,
+                                                                scale_embeddings=False))
+    assert plain.embed_scale == 1.0 and 0.9 < plain.src_embed.weight[1:].std() < 1.1
+
+
 def test_build_translator_uses_the_settings():
     s = tr.TRANSLATE_SETTINGS["cpu"]
     for kind, cls in (("lstm", tr.Seq2SeqLSTM), ("transformer", tr.Seq2SeqTransformer)):
@@ -265,9 +284,8 @@ def test_training_is_deterministic_for_a_seed(kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_tiny_model_learns_a_handful_of_pairs_exactly(kind):
     torch.manual_seed(0)
-    config = (tr.LSTMConfig(32, 64, 32, 0.0) if kind == "lstm"
-              else tr.TransformerConfig(32, 2, 1, 1, dropout=0.0, max_len=32))
-    model = (tr.Seq2SeqLSTM if kind == "lstm" else tr.Seq2SeqTransformer)(vocabs(), config)
+    model = build(kind, tr.LSTMConfig(32, 64, 32, 0.0),
+                  tr.TransformerConfig(32, 2, 1, 1, dropout=0.0, max_len=32))
     losses = tr.train_translator(model, PAIRS, steps=150, lr=1e-2, batch_size=6, warmup=10,
                                  label_smoothing=0.0, progress=False)
     assert losses[-1] < 0.1 * losses[0]

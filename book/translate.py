@@ -27,6 +27,7 @@ whole prefix (`step` equals `decode` at the prefix's last position; the tests ch
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -732,18 +733,44 @@ class Hypothesis:
     score: float
 
 
+def _split_candidates(top: tuple[torch.Tensor, ...], beam: int, eos: int
+                      ) -> tuple[list[tuple[int, float]], list[tuple[int, int, float]]]:
+    """The 2 * beam best candidates of a sentence (beam_step's output) -> (those among the
+    first `beam` that end in <eos>: (beam index, score); the first `beam` others: (beam
+    index, token, score)). Forbidden tokens (score -inf) are dropped.
+
+    Taking 2 * beam candidates keeps `beam` beams alive however many end: each beam has only
+    one <eos> among them. An <eos> ranked below `beam` is dropped, as in fairseq: it was not
+    among the best `beam` candidates, and with beam = 1 and alpha = 0 this keeps beam search
+    exactly greedy.
+    """
+    ended, live = [], []
+    for rank, (s, i, w) in enumerate(zip(*(t.tolist() for t in top))):
+        if s == float("-inf"):
+            break                                       # sorted: only forbidden ones follow
+        if w == eos:
+            if rank < beam:
+                ended.append((i, s))
+        elif len(live) < beam:
+            live.append((i, w, s))
+    return ended, live
+
+
 @torch.no_grad()
 def beam_search(model: nn.Module, src: torch.Tensor, src_mask: torch.Tensor, beam: int = 5,
                 alpha: float = 0.6, max_len: int = 32) -> list[list[Hypothesis]]:
     """Beam search for each source sentence of a batch (B, S): its finished hypotheses, best
     first.
 
-    At each step every live beam of a sentence proposes every next token, and `beam_step`
-    keeps the sentence's best `beam` candidates. A candidate ending in `<eos>` is finished: it
-    leaves the beam with its score log p / length_penalty(length, alpha) (length counts the
-    `<eos>`); the others go on. A sentence is done when `beam` hypotheses are finished or none
-    of its beams is left; after `max_len` tokens the live beams count as finished, without
-    `<eos>`. With beam = 1 this is greedy decoding.
+    Each sentence keeps `beam` live beams. At every step each of them proposes every next
+    token; `beam_step` ranks the candidates, and `_split_candidates` finishes those that end
+    in `<eos>` (score: log p / length_penalty(length, alpha), the length counting `<eos>`) and
+    keeps the best `beam` others alive. A sentence is done when no live beam can beat its best
+    finished hypothesis any more: log p only falls as tokens are added and the penalty is at
+    most length_penalty(max_len), so a live beam's score can reach at most its log p /
+    length_penalty(max_len) (Tensor2Tensor's stopping rule; exact for alpha >= 0). After
+    `max_len` tokens the live beams count as finished, without `<eos>`. With beam = 1 and
+    alpha = 0 this is greedy decoding.
 
     The sentences' live beams are the rows of one batch for the model (row r belongs to
     sentence owner[r]); the selection runs sentence by sentence.
@@ -756,34 +783,31 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_mask: torch.Tensor, bea
     scores = torch.zeros(B, device=src.device)
     token = torch.full((B,), model.vocabs.bos_id, dtype=torch.long, device=src.device)
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
+    best_possible = length_penalty(max_len, alpha)
     for step in range(max_len):
         log_probs, state = _step_log_probs(model, state, token)    # (R, V)
         kept: list[tuple[int, int, float, int]] = []  # (row, token, score, sentence)
         for b, group in itertools.groupby(range(len(owner)), key=owner.__getitem__):
-            group = list(group)                         # this sentence's rows: consecutive
-            lo, hi = group[0], group[-1] + 1
-            top = beam_step(log_probs[lo:hi], scores[lo:hi], beam)
-            live = []
-            for s, i, w in zip(*(t.tolist() for t in top)):
-                if s == float("-inf"):
-                    continue                            # a forbidden token
-                if w == eos:
-                    finished[b].append(Hypothesis(tuple(prefixes[lo + i]), s,
-                                                  s / length_penalty(step + 1, alpha)))
-                else:
-                    live.append((lo + i, w, s))
-            if len(finished[b]) < beam:                 # not done: its live beams go on
-                kept += [(r, w, s, b) for r, w, s in live]
+            lo = next(group)                            # this sentence's rows: consecutive
+            hi = lo + 1 + sum(1 for _ in group)
+            ended, live = _split_candidates(
+                beam_step(log_probs[lo:hi], scores[lo:hi], 2 * beam), beam, eos)
+            finished[b] += [Hypothesis(tuple(prefixes[lo + i]), s,
+                                       s / length_penalty(step + 1, alpha)) for i, s in ended]
+            best = max((h.score for h in finished[b]), default=-math.inf)
+            if live and live[0][2] / best_possible > best:  # a live beam may still win
+                kept += [(lo + i, w, s, b) for i, w, s in live]
         prefixes = [prefixes[r] + [w] for r, w, _, _ in kept]
         owner = [b for *_, b in kept]
         if not kept:
             break
         state = _select(state, torch.tensor([r for r, *_ in kept], device=src.device))
         token = torch.tensor([w for _, w, _, _ in kept], device=src.device)
-        scores = torch.tensor([s for _, _, s, _ in kept], dtype=log_probs.dtype, device=src.device)
+        scores = torch.tensor([s for _, _, s, _ in kept], dtype=log_probs.dtype,
+                              device=src.device)
     for r, b in enumerate(owner):                       # still live after max_len tokens
         s = float(scores[r])
-        finished[b].append(Hypothesis(tuple(prefixes[r]), s, s / length_penalty(max_len, alpha)))
+        finished[b].append(Hypothesis(tuple(prefixes[r]), s, s / best_possible))
     return [sorted(f, key=lambda h: -h.score) for f in finished]
 
 

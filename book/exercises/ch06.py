@@ -237,7 +237,8 @@ def _path_and_score_problem(out: Any, T: int, C: int) -> str | None:
 def _worse_path(path: list[int], mine: float, best_path: list[int], best: float, score: float,
                 scores: tuple[np.ndarray, ...]) -> str:
     """Why the learner's path is not a best one, as far as can be told: the path reversed, the
-    best path without the end (or start) scores, the best emission of each position alone."""
+    right score with the wrong path, the best path without the end (or start) scores, the best
+    emission of each position alone."""
     from book.tagging import path_score, viterbi
 
     emissions, transitions, start, end = scores
@@ -246,6 +247,10 @@ def _worse_path(path: list[int], mine: float, best_path: list[int], best: float,
     if _close(path_score(emissions, path[::-1], transitions, start, end), best):
         return head + ": yours is a best path backwards; the back-pointers give the tags from " \
                       "the last position to the first, so reverse the list at the end"
+    if _close(score, best):
+        return head + ": your score is the best score, but your path is not the one that " \
+                      "gets it; the back-pointer of tag j at position t is the tag at t - 1 " \
+                      "on the best path that reaches j at t"
     if path == viterbi(emissions, transitions, start, np.zeros_like(end))[0]:
         return head + ": yours is the best path without the end scores; add end to the last " \
                       "position's scores before choosing the last tag"
@@ -255,10 +260,6 @@ def _worse_path(path: list[int], mine: float, best_path: list[int], best: float,
     if path == [int(j) for j in emissions.argmax(axis=1)]:
         return head + ": yours takes the best emission of each position on its own (greedy); " \
                       "the transition, start and end scores make another path better"
-    if _close(score, best):
-        return head + ": your score is the best score, but your path is not the one that " \
-                      "gets it; the back-pointer of tag j at position t is the tag at t - 1 " \
-                      "on the best path that reaches j at t"
     first = next(t for t, (a, b) in enumerate(zip(path, best_path)) if a != b)
     return head + f" (they first differ at position {first})"
 

@@ -227,7 +227,8 @@ def _path_and_score_problem(out: Any, T: int, C: int) -> str | None:
                     "tags are ints (int(x) converts one)")
         if not 0 <= tag < C:
             return f"the path's tag {t} is {tag}, but the tags are 0 to {C - 1}"
-    if isinstance(score, (bool, np.bool_)) or not isinstance(score, (numbers.Real, np.number)):
+    if isinstance(score, (bool, np.bool_)) or not isinstance(
+            score, (numbers.Real, np.integer, np.floating)):
         if isinstance(score, np.ndarray) and score.shape == ():
             return None
         return f"the score must be a float, got {describe_type(score)}"

@@ -135,7 +135,7 @@ def lm_stream(texts: Sequence[str], vocab: Vocab) -> torch.Tensor:
     return torch.tensor([i for t in texts for i in vocab.encode(t)], dtype=torch.long)
 
 
-def prepare_task(data, vocab_size: int = 4096, max_len: int = 64) -> FinetuneTask:
+def prepare_task(data, vocab_size: int = 2048, max_len: int = 64) -> FinetuneTask:
     """Encode a `book.data.TextClassificationData` for pretraining and fine-tuning.
 
     The vocabulary is the `vocab_size` most frequent words of the TRAINING texts (`<pad>` and
@@ -221,6 +221,9 @@ class GPTClassifier(nn.Module):
     on the right, so a real position attends only to real positions before it. Pooling then
     reads the real positions only: "mean" (their average) or "last" (the last real position,
     the only one that has seen the whole text).
+
+    A text longer than the GPT's context (max_len) is cut into windows of max_len tokens, each
+    read on its own (a window does not see the one before), and pooling runs over all of them.
     """
 
     def __init__(self, gpt: GPT, num_classes: int, pooling: str = "mean",
@@ -321,14 +324,16 @@ def finetune(model: nn.Module, examples: EncodedSplit, steps: int, lr: float,
 
 def learning_curve(lm: GPT, task: FinetuneTask, sizes: Sequence[int | None],
                    seeds: Sequence[int], settings: dict, inits: Sequence[str] = INITS,
-                   device: str | torch.device = "cpu", progress: bool = True) -> list[dict]:
+                   freeze_body: bool = False, device: str | torch.device = "cpu",
+                   progress: bool = True) -> list[dict]:
     """Fine-tune on `size` labelled training examples for every size, seed and init; return one
     row per run: init, size (the number of examples), seed, test accuracy, train_s.
 
-    "pretrained" starts from `lm`'s weights; "scratch" from new_gpt(..., seed=seed), the same
-    network with random weights. Both then train the same way (settings["classifier"],
-    settings["finetune"]). A seed fixes the labelled sample (the same for both inits), the new
-    head's weights and the batches.
+    "pretrained" starts from `lm`'s weights; "scratch" from random weights (seeded by the
+    seed), the same network. Both then train the same way (settings["classifier"],
+    settings["finetune"]); freeze_body=True trains the classification head only (a linear
+    probe). A seed fixes the labelled sample (the same for both inits), the new head's weights
+    and the batches. `lm` itself is not changed.
     """
     bad = [i for i in inits if i not in INITS]
     if bad:
@@ -350,6 +355,7 @@ def learning_curve(lm: GPT, task: FinetuneTask, sizes: Sequence[int | None],
                     body = GPT(lm.config)
                 torch.manual_seed(seed)  # the new head
                 model = GPTClassifier(body, len(task.class_names), **settings["classifier"])
+                model.freeze_body(freeze_body)
                 start = time.perf_counter()
                 finetune(model, examples, seed=seed, device=device, **settings["finetune"])
                 rows.append({"init": init, "size": len(examples), "seed": seed,

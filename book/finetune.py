@@ -435,24 +435,23 @@ def label_log_likelihoods(lm: GPT, vocab: Vocab, texts: Sequence[str],
         for start in range(0, len(texts), batch_size):
             rows = [_prompt_ids(template, vocab, t, word, lm.config.max_len)
                     for t in texts[start:start + batch_size]]
-            ids, pad_mask = _pad([r for r, _ in rows], vocab.pad_id)        # (B, T)
-            logp = F.log_softmax(lm(ids.to(device))[0].float(), -1).cpu()  # (B, T, V)
-            lengths = (~pad_mask).sum(1)                                    # (B,)
-            for b, (_, n_label) in enumerate(rows):
-                L = int(lengths[b])
-                # the token at position t is predicted at position t - 1
-                pos = torch.arange(L - n_label, L)
-                out[start + b, c] = logp[b, pos - 1, ids[b, pos]].sum()
+            ids = _pad([r for r, _ in rows], vocab.pad_id).to(device)  # (B, T)
+            logits = lm(ids)[0].float()                                 # (B, T, V)
+            for b, (row, n_label) in enumerate(rows):
+                # the label's tokens end the row; the token at t is predicted at t - 1
+                pos = torch.arange(len(row) - n_label, len(row), device=device)  # (n,)
+                logp = F.log_softmax(logits[b, pos - 1], -1)                     # (n, V)
+                out[start + b, c] = logp.gather(1, ids[b, pos, None]).sum().cpu()
     return out
 
 
-def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids (B, T) and pad_mask (B, T) of token-id lists."""
+def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> torch.Tensor:
+    """Right-padded ids (B, T) of token-id lists (T = the longest)."""
     T = max(len(r) for r in rows)
     ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
     for i, r in enumerate(rows):
         ids[i, :len(r)] = torch.tensor(r)
-    return ids, ids == pad_id
+    return ids
 
 
 def zero_shot(lm: GPT, vocab: Vocab, texts: Sequence[str], label_words: Sequence[str],

@@ -6,7 +6,9 @@ vocabulary, padded batches), `word2vec` (skip-gram and count-based word vectors)
 `torch_nn` (PyTorch models), `symbolic` (SymPy derivations), `autograd` (a scalar autograd
 engine; `autograd_draw` draws its graphs), `descent` (gradient descent paths), `optim` (AdamW
 set-up and learning-rate schedule), `classify` (text classifiers), `textgen` (tokenizers, language
-models, training and sampling for text generation), `gradcheck` (finite differences), `exercises`
+models, training and sampling for text generation), `metrics` (BLEU, entity F1, recall@k),
+`tagging` (BiLSTM-CRF tagger), `retrieval` (TF-IDF, BM25, word-vector search), `translate`
+(English -> Chinese encoder-decoders, beam search), `gradcheck` (finite differences), `exercises`
 (checkers), `widgets` (views that run in the browser with no kernel), `display` (show the package's
 source in a chapter), `timing` (NumPy against torch timings). tests/test_layers.py fixes which may
 import which.

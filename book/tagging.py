@@ -34,7 +34,7 @@ from torch import nn
 from book.classify import reverse_padded
 from book.env import progress_bar, seed_everything
 from book.optim import adamw, warmup_cosine
-from book.text import PAD, UNK, Vocab
+from book.text import PAD, UNK, Vocab, batches
 
 __all__ = [
     "CRF",
@@ -504,22 +504,11 @@ def build_tagger(train: Sequence[Sentence], settings: dict | None = None,
 
 def length_batches(lengths: Sequence[int] | np.ndarray, batch_size: int, seed: int = 0,
                    epoch: int = 0, pool: int = 20) -> list[np.ndarray]:
-    """Index arrays that cover range(len(lengths)) once, of sentences of similar lengths.
-
-    An LSTM takes one step per position of the longest sentence of its batch, so padding costs
-    as much as real tokens. Shuffle (by (seed, epoch)), sort by length within pools of
-    `pool` batches, cut the pools into batches and shuffle the batches: a batch is still a
-    random draw, but with about a third less padding than a fully random one on WNUT-17.
-    """
-    rng = np.random.default_rng([seed, epoch])
-    lengths = np.asarray(lengths)
-    order = rng.permutation(len(lengths))
-    out = []
-    for start in range(0, len(order), pool * batch_size):
-        chunk = order[start:start + pool * batch_size]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        out += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
-    return [out[i] for i in rng.permutation(len(out))]
+    """Index arrays that cover range(len(lengths)) once, of sentences of similar lengths
+    (`book.text.batches` with `lengths`): about a third less padding than fully random batches
+    on WNUT-17."""
+    return list(batches(len(lengths), batch_size, seed=seed, epoch=epoch, lengths=lengths,
+                        pool=pool))
 
 
 def train_tagger(model: BiLSTMTagger, data: Sequence[Sentence], steps: int, lr: float,

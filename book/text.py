@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +36,7 @@ __all__ = [
     "encode_data",
     "encode_split",
     "tokenize",
+    "tokenize_chars",
 ]
 
 PAD, UNK = "<pad>", "<unk>"
@@ -64,11 +65,22 @@ def tokenize(text: str) -> list[str]:
     return TOKEN_PATTERN.findall(text.lower())
 
 
+def tokenize_chars(text: str) -> list[str]:
+    """Every character of `text` is one token, spaces included, so "".join gives `text` back.
+
+    For Chinese, which is written without spaces between words: a model that reads and writes
+    characters needs no word segmenter, and about 3,000 characters cover everyday text.
+    """
+    return list(text)
+
+
 class Vocab:
     """Token <-> id maps built from training texts: `<pad>` = 0, `<unk>` = 1, then by frequency."""
 
-    def __init__(self, tokens: Sequence[str]) -> None:
-        """A vocabulary whose ids are the positions in `tokens` (which must start with specials)."""
+    def __init__(self, tokens: Sequence[str],
+                 tokenizer: Callable[[str], list[str]] = tokenize) -> None:
+        """A vocabulary whose ids are the positions in `tokens` (which must start with specials);
+        `encode` splits a text with `tokenizer` (our word tokenizer unless told otherwise)."""
         if list(tokens[:2]) != [PAD, UNK]:
             raise ValueError(f"the first two tokens must be {PAD!r} and {UNK!r}")
         self.itos = list(tokens)
@@ -76,21 +88,30 @@ class Vocab:
         if len(self.stoi) != len(self.itos):
             raise ValueError("tokens must be unique")
         self.pad_id, self.unk_id = 0, 1
+        self.tokenizer = tokenizer
         self.counts: Counter[str] = Counter()  # training counts, filled in by build()
 
     @classmethod
-    def build(cls, texts: Iterable[str], min_freq: int = 1, max_size: int | None = None) -> Vocab:
+    def build(cls, texts: Iterable[str], min_freq: int = 1, max_size: int | None = None, *,
+              tokenizer: Callable[[str], list[str]] = tokenize,
+              specials: Sequence[str] = ()) -> Vocab:
         """Keep tokens seen at least `min_freq` times, the most frequent first, at most `max_size`
         entries in all (specials included). Ties are broken alphabetically, so the ids never
         depend on the order of the texts. Build it from the TRAINING texts only: a word first
         seen in the test set must be as unknown to the model as it would be in real use.
+
+        `tokenizer` splits the texts (`tokenize_chars` for characters); `specials` (such as
+        "<bos>", "<eos>") get the ids right after `<pad>` and `<unk>`, in their order.
         """
-        counts = Counter(tok for text in texts for tok in tokenize(text))
-        kept = sorted((t for t, c in counts.items() if c >= min_freq),
+        if len(set(specials)) != len(specials) or {PAD, UNK} & set(specials):
+            raise ValueError(f"specials must be distinct and leave out {PAD!r} and {UNK!r}; "
+                             f"got {list(specials)}")
+        counts = Counter(tok for text in texts for tok in tokenizer(text))
+        kept = sorted((t for t, c in counts.items() if c >= min_freq and t not in specials),
                       key=lambda t: (-counts[t], t))
         if max_size is not None:
-            kept = kept[: max(max_size - 2, 0)]
-        vocab = cls([PAD, UNK, *kept])
+            kept = kept[: max(max_size - 2 - len(specials), 0)]
+        vocab = cls([PAD, UNK, *specials, *kept], tokenizer)
         vocab.counts = counts
         return vocab
 
@@ -102,7 +123,7 @@ class Vocab:
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text`; a token outside the vocabulary becomes `<unk>` (1)."""
-        return [self.stoi.get(tok, self.unk_id) for tok in tokenize(text)]
+        return [self.stoi.get(tok, self.unk_id) for tok in self.tokenizer(text)]
 
     def decode(self, ids: Iterable[int], skip_pad: bool = True) -> list[str]:
         """Tokens of `ids` (padding left out unless skip_pad=False)."""
@@ -174,8 +195,29 @@ def encode_data(data, vocab: Vocab, max_len: int) -> EncodedData:
 
 
 def batches(n: int, batch_size: int, shuffle: bool = True, seed: int = 0,
-            epoch: int = 0) -> Iterator[np.ndarray]:
-    """Index arrays that cover range(n) once, in a random order fixed by (seed, epoch)."""
-    order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
-    for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
+            epoch: int = 0, *, lengths: Sequence[int] | np.ndarray | None = None,
+            pool: int = 20) -> Iterator[np.ndarray]:
+    """Index arrays that cover range(n) once, in a random order fixed by (seed, epoch).
+
+    With `lengths` (one per item; shuffle only), each batch holds items of similar lengths: a
+    recurrent network takes one step per position of its batch's longest item, so padding
+    costs as much as real tokens. The shuffled order is cut into pools of `pool` batches,
+    sorted by length within each pool and cut into batches, and the batches are shuffled: a
+    batch is still a random draw, with far less padding.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    if lengths is None:
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
+        return
+    lengths = np.asarray(lengths)
+    if len(lengths) != n or not shuffle:
+        raise ValueError(f"lengths needs shuffle=True and one length per item ({n}); got "
+                         f"{len(lengths)} lengths, shuffle={shuffle}")
+    out = []
+    for start in range(0, n, pool * batch_size):
+        chunk = order[start:start + pool * batch_size]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        out += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    yield from (out[i] for i in rng.permutation(len(out)))

@@ -1,5 +1,6 @@
 """The chapter-3 models in PyTorch: self-attention, a pre-LayerNorm Transformer block, a tiny
-Transformer and an LSTM tagger.
+Transformer and an LSTM tagger; and chapter 6's encoder-decoder pieces built on them:
+cross-attention and the decoder block.
 
 Nothing here names a device: build a model, `.to(device)` it, and feed it tensors on that device.
 `Block` has the same parameters as `book.np_nn.attention.TransformerBlock`, which can copy it
@@ -16,7 +17,12 @@ from torch import nn
 
 from book.np_nn import sinusoidal_positions
 
-__all__ = ["Block", "LSTMTagger", "SelfAttention", "TinyTransformer"]
+# What cross-attention reads: the encoder's output (B, S, E), or the keys and values that
+# CrossAttention.memory_heads made of it, each (B, nh, S, hd)
+Memory = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+__all__ = ["Block", "CrossAttention", "DecoderBlock", "LSTMTagger", "SelfAttention",
+           "TinyTransformer"]
 
 
 class SelfAttention(nn.Module):
@@ -39,18 +45,22 @@ class SelfAttention(nn.Module):
         self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
         self.out_drop = nn.Dropout(dropout)
 
+    def _check(self, x: torch.Tensor, name: str = "x") -> None:
+        """ValueError unless x is (B, T, E) with this layer's E."""
+        if x.dim() != 3 or x.shape[-1] != self.embed_dim:
+            raise ValueError(f"{name} must have shape (B, T, E) with E = {self.embed_dim}; "
+                             f"got {tuple(x.shape)}")
+
+    def _split_heads(self, t: torch.Tensor) -> torch.Tensor:
+        """(B, T, E) -> (B, nh, T, hd): each head gets its own slice of hd = E / nh features."""
+        B, T, E = t.shape
+        return t.view(B, T, self.num_heads, E // self.num_heads).transpose(1, 2)
+
     def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """q, k, v, each (B, nh, T, hd), from x (B, T, E)."""
-        if x.dim() != 3 or x.shape[-1] != self.embed_dim:
-            raise ValueError(f"x must have shape (B, T, E) with E = {self.embed_dim}; "
-                             f"got {tuple(x.shape)}")
-        B, T, E = x.shape
-        nh, hd = self.num_heads, E // self.num_heads
-        q, k, v = self.in_proj(x).split(E, dim=-1)  # (B, T, 3E) -> 3 × (B, T, E)
-        q = q.view(B, T, nh, hd).transpose(1, 2)  # (B, T, E) -> (B, T, nh, hd) -> (B, nh, T, hd)
-        k = k.view(B, T, nh, hd).transpose(1, 2)  # (B, nh, T, hd)
-        v = v.view(B, T, nh, hd).transpose(1, 2)  # (B, nh, T, hd)
-        return q, k, v
+        self._check(x)
+        q, k, v = self.in_proj(x).split(self.embed_dim, dim=-1)  # (B, T, 3E) -> 3 × (B, T, E)
+        return self._split_heads(q), self._split_heads(k), self._split_heads(v)
 
     def _allowed(self, T: int, key_padding_mask: torch.Tensor | None,
                  device: torch.device) -> torch.Tensor | None:
@@ -69,31 +79,118 @@ class SelfAttention(nn.Module):
         y = y.transpose(1, 2).reshape(B, T, nh * hd)  # -> (B, T, nh, hd) -> (B, T, E)
         return self.out_drop(self.out_proj(y))
 
-    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None
-                ) -> torch.Tensor:
-        """x (B, T, E) -> (B, T, E). key_padding_mask: boolean (B, T), True = padding (as in
-        nn.MultiheadAttention)."""
-        q, k, v = self._heads(x)
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                key_padding_mask: torch.Tensor | None) -> torch.Tensor:
+        """Attention of queries q (B, nh, T, hd) over keys k and values v (B, nh, S, hd),
+        heads merged and projected: (B, T, E)."""
         p = self.dropout if self.training else 0.0
         if key_padding_mask is None:
             # is_causal (rather than a mask) lets SDPA pick a kernel that skips the masked half
             y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal, dropout_p=p)
         else:
-            allowed = self._allowed(x.shape[1], key_padding_mask, x.device)
+            allowed = self._allowed(q.shape[2], key_padding_mask, q.device)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=p)
         return self._out(y)
+
+    def _attend_with_weights(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                             key_padding_mask: torch.Tensor | None
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`_attend` written out step by step, with its weights (B, nh, T, S). No dropout."""
+        att = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, nh, T, hd) @ (B, nh, hd, S)
+        allowed = self._allowed(q.shape[2], key_padding_mask, q.device)
+        if allowed is not None:
+            att = att.masked_fill(~allowed, float("-inf"))
+        att = att.softmax(dim=-1)  # (B, nh, T, S): each query's weights over the keys
+        return self._out(att @ v), att
+
+    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """x (B, T, E) -> (B, T, E). key_padding_mask: boolean (B, T), True = padding (as in
+        nn.MultiheadAttention)."""
+        return self._attend(*self._heads(x), key_padding_mask)
 
     def forward_with_weights(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None
                              ) -> tuple[torch.Tensor, torch.Tensor]:
         """(output (B, T, E), attention weights (B, nh, T, T)), written out step by step:
         SDPA never materialises the weights (that is what makes it fast). No dropout."""
-        q, k, v = self._heads(x)
-        att = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, nh, T, hd) @ (B, nh, hd, T)
-        allowed = self._allowed(x.shape[1], key_padding_mask, x.device)
-        if allowed is not None:
-            att = att.masked_fill(~allowed, float("-inf"))
-        att = att.softmax(dim=-1)  # (B, nh, T, T): each query's weights over the keys
-        return self._out(att @ v), att
+        return self._attend_with_weights(*self._heads(x), key_padding_mask)
+
+    def step(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None = None
+             ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Causal attention for ONE new position, as a decoder writes token by token: x
+        (B, 1, E) is the newest position, cache the keys and values (k, v), each
+        (B, nh, t, hd), of the t positions before it (None for the first). Returns (output
+        (B, 1, E), the cache with the new position's k and v appended).
+
+        The earlier positions' keys and values never change (they cannot see the new one), so
+        keeping them costs one position per step instead of the whole prefix: the output
+        equals `forward` over the prefix at its last position. No dropout.
+        """
+        if not self.causal or x.dim() != 3 or x.shape[1] != 1:
+            raise ValueError(f"step needs causal attention and x of shape (B, 1, E); got "
+                             f"causal={self.causal}, x {tuple(x.shape)}")
+        q, k, v = self._heads(x)                        # (B, nh, 1, hd) each
+        if cache is not None:
+            k = torch.cat([cache[0], k], dim=2)         # (B, nh, t + 1, hd)
+            v = torch.cat([cache[1], v], dim=2)
+        # no mask: the newest position may see every position up to itself, which is all
+        return self._out(F.scaled_dot_product_attention(q, k, v)), (k, v)
+
+
+class CrossAttention(SelfAttention):
+    """Multi-head attention of one sequence over another: the queries come from x (B, T, E)
+    (the decoder), the keys and values from memory (B, S, E) (the encoder's output).
+
+    Everything but the projections is SelfAttention's: the same `in_proj` weight (its first E
+    rows make the queries from x, the other 2E the keys and values from memory), the same
+    heads, softmax and output projection. Nothing is hidden from the decoder here (no causal
+    mask): every target position may look at every real source position.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, *, dropout: float = 0.0,
+                 bias: bool = True) -> None:
+        super().__init__(embed_dim, num_heads, causal=False, dropout=dropout, bias=bias)
+
+    def memory_heads(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The keys and values (k, v), each (B, nh, S, hd), of memory (B, S, E): a decoder
+        that writes token by token computes them once per sentence and passes them as
+        `memory` at every step."""
+        self._check(memory, "memory")
+        E, w, b = self.embed_dim, self.in_proj.weight, self.in_proj.bias
+        k, v = F.linear(memory, w[E:], None if b is None else b[E:]).split(E, dim=-1)  # (B, S, E)
+        return self._split_heads(k), self._split_heads(v)
+
+    def _cross_heads(self, x: torch.Tensor, memory: Memory, key_padding_mask:
+                     torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """q (B, nh, T, hd) from x, k and v (B, nh, S, hd) from memory, after checks."""
+        self._check(x)
+        k, v = memory if isinstance(memory, tuple) else self.memory_heads(memory)
+        B, S = k.shape[0], k.shape[2]
+        if x.shape[0] != B:
+            raise ValueError(f"x and memory must have the same batch size; got {x.shape[0]} "
+                             f"and {B}")
+        if key_padding_mask is not None and (key_padding_mask.shape != (B, S)
+                                             or key_padding_mask.dtype != torch.bool):
+            raise ValueError(f"key_padding_mask must be boolean (B, S) = {(B, S)}, True at the "
+                             f"memory's padding; got {key_padding_mask.dtype} "
+                             f"{tuple(key_padding_mask.shape)}")
+        E, w, b = self.embed_dim, self.in_proj.weight, self.in_proj.bias
+        q = F.linear(x, w[:E], None if b is None else b[:E])              # (B, T, E)
+        return self._split_heads(q), k, v
+
+    def forward(self, x: torch.Tensor, memory: Memory,
+                key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, T, E), memory (B, S, E) (or its `memory_heads`) -> (B, T, E).
+        key_padding_mask: boolean (B, S), True at the memory's padding, which gets weight 0."""
+        return self._attend(*self._cross_heads(x, memory, key_padding_mask), key_padding_mask)
+
+    def forward_with_weights(self, x: torch.Tensor, memory: Memory,
+                             key_padding_mask: torch.Tensor | None = None
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(output (B, T, E), weights (B, nh, T, S)): row t of a head is how target position t
+        spreads its attention over the S source positions (it sums to 1). No dropout."""
+        return self._attend_with_weights(*self._cross_heads(x, memory, key_padding_mask),
+                                         key_padding_mask)
 
 
 class Block(nn.Module):
@@ -116,18 +213,72 @@ class Block(nn.Module):
                                  nn.GELU(approximate="tanh"),
                                  nn.Linear(hidden, embed_dim, bias=bias), nn.Dropout(dropout))
 
+    def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The block's second half: x + mlp(ln2(x)), position by position."""
+        return x + self.mlp(self.ln2(x))
+
     def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None
                 ) -> torch.Tensor:
         """x (B, T, E) -> (B, T, E)."""
         x = x + self.attn(self.ln1(x), key_padding_mask)  # residual: gradients skip the layer
-        return x + self.mlp(self.ln2(x))
+        return self._feed_forward(x)
 
     def forward_with_weights(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None
                              ) -> tuple[torch.Tensor, torch.Tensor]:
         """(output (B, T, E), the attention weights (B, nh, T, T)); no dropout."""
         a, att = self.attn.forward_with_weights(self.ln1(x), key_padding_mask)
+        return self._feed_forward(x + a), att
+
+
+class DecoderBlock(Block):
+    """A Transformer decoder block (Vaswani et al. 2017), pre-LayerNorm: a causal Block with
+    cross-attention between its two halves,
+
+        x = x + self_attn(ln1(x))              target positions see themselves and the past
+        x = x + cross(ln_cross(x), memory)     ... and every real source position
+        x = x + mlp(ln2(x))
+
+    The self-attention and the MLP are Block's own (`attn`, `ln1`, `mlp`, `ln2`, causal);
+    `ln_cross` and `cross` are what the decoder adds. The target needs no padding mask: its
+    padding is at the end, and the causal mask already keeps every real position from looking
+    right, so padding only changes padding positions, which the loss leaves out.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, hidden: int | None = None, *,
+                 dropout: float = 0.0, bias: bool = True) -> None:
+        super().__init__(embed_dim, num_heads, hidden, causal=True, dropout=dropout, bias=bias)
+        self.ln_cross = nn.LayerNorm(embed_dim, bias=bias)
+        self.cross = CrossAttention(embed_dim, num_heads, dropout=dropout, bias=bias)
+
+    def forward(self, x: torch.Tensor, memory: Memory,
+                memory_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, T, E) the target so far, memory (B, S, E) the encoded source, its padding mask
+        (B, S) True at padding -> (B, T, E)."""
+        x = x + self.attn(self.ln1(x))
+        x = x + self.cross(self.ln_cross(x), memory, memory_padding_mask)
+        return self._feed_forward(x)
+
+    def step(self, x: torch.Tensor, memory: Memory, memory_padding_mask: torch.Tensor | None,
+             cache: tuple[torch.Tensor, torch.Tensor] | None = None
+             ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """`forward` for one new target position x (B, 1, E), with the self-attention's cache
+        of the earlier ones (see SelfAttention.step); memory is best given as
+        `self.cross.memory_heads(memory)`, computed once. Returns (output (B, 1, E), cache)."""
+        a, cache = self.attn.step(self.ln1(x), cache)
         x = x + a
-        return x + self.mlp(self.ln2(x)), att
+        x = x + self.cross(self.ln_cross(x), memory, memory_padding_mask)
+        return self._feed_forward(x), cache
+
+    def forward_with_weights(self, x: torch.Tensor, memory: torch.Tensor,
+                             memory_padding_mask: torch.Tensor | None = None
+                             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(output (B, T, E), self-attention weights (B, nh, T, T), cross-attention weights
+        (B, nh, T, S)); no dropout."""
+        a, self_att = self.attn.forward_with_weights(self.ln1(x))
+        x = x + a
+        c, cross_att = self.cross.forward_with_weights(self.ln_cross(x), memory,
+                                                       memory_padding_mask)
+        return self._feed_forward(x + c), self_att, cross_att
 
 
 class TinyTransformer(nn.Module):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from book.text import EncodedSplit, Vocab, batches, encode_batch, tokenize
+from book.text import EncodedSplit, Vocab, batches, encode_batch, tokenize, tokenize_chars
 
 TEXTS = ["The cat sat on the mat.", "The dog sat.", "A cat and a dog!", "Dogs bark; cats don't."]
 
@@ -52,6 +52,23 @@ def test_vocab_encode_unknowns_and_decode():
         Vocab(["<unk>", "<pad>", "a"])
 
 
+def test_vocab_with_a_character_tokenizer_and_specials():
+    texts = ["我喜欢猫。", "我 喜欢狗。"]
+    assert tokenize_chars("我 DJ。") == ["我", " ", "D", "J", "。"]
+    assert "".join(tokenize_chars(texts[1])) == texts[1]
+    v = Vocab.build(texts, tokenizer=tokenize_chars, specials=["<bos>", "<eos>"])
+    assert v.itos[:6] == ["<pad>", "<unk>", "<bos>", "<eos>", "。", "喜"]  # ties alphabetical
+    assert v.encode("猫猫鱼") == [v.stoi["猫"], v.stoi["猫"], v.unk_id]  # encode uses the tokenizer
+    assert len(Vocab.build(texts, max_size=5, tokenizer=tokenize_chars, specials=["<s>"])) == 5
+    # without the new arguments, the vocabulary is what it was: words, no specials
+    assert Vocab.build(TEXTS).itos == Vocab.build(TEXTS, specials=()).itos
+    assert Vocab.build(TEXTS).encode("the cat") == Vocab.build(TEXTS, tokenizer=tokenize).encode(
+        "the cat")
+    for bad in (["<bos>", "<bos>"], ["<pad>"]):
+        with pytest.raises(ValueError, match="specials"):
+            Vocab.build(texts, specials=bad)
+
+
 def test_encode_batch_truncates_pads_and_masks():
     v = Vocab.build(TEXTS)
     ids, pad_mask = encode_batch(["the cat sat on the mat", "dog", ""], v, max_len=4)
@@ -75,6 +92,24 @@ def test_batches_cover_everything_once_and_are_seeded():
     assert np.array_equal(np.concatenate(got), again)
     assert not np.array_equal(again, np.concatenate(list(batches(10, 4, seed=3, epoch=1))))
     assert np.concatenate(list(batches(10, 4, shuffle=False))).tolist() == list(range(10))
+
+
+def test_batches_by_length_cover_everything_once_with_little_padding():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 40, size=500)
+    got = list(batches(500, 16, seed=2, epoch=1, lengths=lengths))
+    assert sorted(np.concatenate(got).tolist()) == list(range(500))
+    again = list(batches(500, 16, seed=2, epoch=1, lengths=lengths))
+    assert all(np.array_equal(a, b) for a, b in zip(got, again))
+
+    def padding(bs):
+        return sum(lengths[b].max() * len(b) - lengths[b].sum() for b in bs)
+
+    assert padding(got) < 0.2 * padding(list(batches(500, 16, seed=2, epoch=1)))
+    with pytest.raises(ValueError, match="lengths"):
+        list(batches(10, 4, lengths=[1, 2]))
+    with pytest.raises(ValueError, match="shuffle"):
+        list(batches(3, 4, shuffle=False, lengths=[1, 2, 3]))
 
 
 def test_encoded_split_batch_cuts_to_the_longest_row():

@@ -170,3 +170,84 @@ def test_self_attention_rejects_bad_heads() -> None:
         torch_nn.SelfAttention(8, 3)
     with pytest.raises(ValueError, match="at least 1"):
         torch_nn.SelfAttention(8, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 6: cross-attention, the decoder block, decoding one position at a time
+# --------------------------------------------------------------------------------------------
+
+
+def test_cross_attention_equals_multihead_attention() -> None:
+    torch.manual_seed(0)
+    E, nh = 12, 3
+    cross = torch_nn.CrossAttention(E, nh).double()
+    mha = torch.nn.MultiheadAttention(E, nh, batch_first=True).double()
+    with torch.no_grad():  # the same layout: in_proj stacks the q, k, v projections
+        mha.in_proj_weight.copy_(cross.in_proj.weight)
+        mha.in_proj_bias.copy_(cross.in_proj.bias)
+        mha.out_proj.weight.copy_(cross.out_proj.weight)
+        mha.out_proj.bias.copy_(cross.out_proj.bias)
+    x, memory = torch.randn(2, 4, E, dtype=torch.double), torch.randn(2, 5, E, dtype=torch.double)
+    pad = torch.tensor([[False] * 5, [False, False, False, True, True]])
+    expected, expected_w = mha(x, memory, memory, key_padding_mask=pad)
+    out, w = cross.forward_with_weights(x, memory, pad)
+    torch.testing.assert_close(cross(x, memory, pad), expected)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(w.mean(1), expected_w)  # MHA averages the heads' weights
+    assert w.shape == (2, nh, 4, 5) and torch.all(w[1, :, :, 3:] == 0)
+    torch.testing.assert_close(w.sum(-1), torch.ones(2, nh, 4, dtype=torch.double))
+    # keys and values computed once (as a decoder does) give the same output
+    torch.testing.assert_close(cross(x, cross.memory_heads(memory), pad), expected)
+
+
+def test_cross_attention_rejects_bad_input() -> None:
+    cross = torch_nn.CrossAttention(8, 2)
+    x, memory = torch.randn(2, 3, 8), torch.randn(2, 5, 8)
+    with pytest.raises(ValueError, match="memory must have shape"):
+        cross(x, torch.randn(2, 5, 6))
+    with pytest.raises(ValueError, match="same batch size"):
+        cross(x, memory[:1])
+    with pytest.raises(ValueError, match="key_padding_mask"):
+        cross(x, memory, torch.zeros(2, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="key_padding_mask"):
+        cross(x, memory, torch.zeros(2, 5))
+
+
+def test_self_attention_step_by_step_equals_causal_forward() -> None:
+    torch.manual_seed(0)
+    attn = torch_nn.SelfAttention(8, 2, causal=True).double().eval()
+    x = torch.randn(3, 6, 8, dtype=torch.double)
+    full, cache = attn(x), None
+    for t in range(6):
+        y, cache = attn.step(x[:, t:t + 1], cache)
+        torch.testing.assert_close(y[:, 0], full[:, t])
+    assert cache[0].shape == (3, 2, 6, 4)
+    with pytest.raises(ValueError, match="causal"):
+        torch_nn.SelfAttention(8, 2).step(x[:, :1])
+    with pytest.raises(ValueError, match="causal"):
+        attn.step(x[:, :2])
+
+
+def test_decoder_block_is_causal_masks_the_memory_and_decodes_step_by_step() -> None:
+    torch.manual_seed(0)
+    block = torch_nn.DecoderBlock(8, 2, dropout=0.1).double().eval()
+    assert block.attn.causal and isinstance(block.cross, torch_nn.CrossAttention)
+    x, memory = torch.randn(2, 5, 8, dtype=torch.double), torch.randn(2, 4, 8, dtype=torch.double)
+    pad = torch.tensor([[False] * 4, [False, False, True, True]])
+    y = block(x, memory, pad)
+    assert y.shape == (2, 5, 8)
+    for t in range(4):  # changing position t + 1 leaves positions <= t alone
+        changed = x.clone()
+        changed[:, t + 1] += 1.0
+        torch.testing.assert_close(block(changed, memory, pad)[:, :t + 1], y[:, :t + 1])
+    noisy = memory.clone()
+    noisy[pad] = 100.0  # the memory's padding is never read
+    torch.testing.assert_close(block(x, noisy, pad), y)
+    out, self_w, cross_w = block.forward_with_weights(x, memory, pad)
+    torch.testing.assert_close(out, y)
+    assert self_w.shape == (2, 2, 5, 5) and torch.all(self_w.triu(1) == 0)
+    assert cross_w.shape == (2, 2, 5, 4) and torch.all(cross_w[1, :, :, 2:] == 0)
+    kv, cache = block.cross.memory_heads(memory), None
+    for t in range(5):
+        y_t, cache = block.step(x[:, t:t + 1], kv, pad, cache)
+        torch.testing.assert_close(y_t[:, 0], y[:, t])

@@ -11,41 +11,19 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from seqeval.metrics import f1_score
 
-from book import tagging
+from book import data, tagging
 
 
-def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
-    """(tokens, tags) per sentence of a WNUT-17 file: `token\\ttag` lines, blank separators
-    (in the training file most are a lone tab, hence strip())."""
-    sentences, tokens, tags = [], [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() == "":
-            if tokens:
-                sentences.append((tokens, tags))
-            tokens, tags = [], []
-            continue
-        token, tag = line.split("\t")[0], line.split("\t")[-1].strip()
-        tokens.append(token)
-        tags.append(tag)
-    if tokens:
-        sentences.append((tokens, tags))
-    return sentences
-
-
-def load_wnut17() -> dict[str, list[tuple[list[str], list[str]]]]:
-    """The three splits, read from $LLM_BOOK_DATA/wnut17."""
-    root = Path(os.environ.get("LLM_BOOK_DATA", "/work/shared/data")) / "wnut17"
-    return {"train": read_conll(root / "wnut17train.conll"),
-            "dev": read_conll(root / "emerging.dev.conll"),
-            "test": read_conll(root / "emerging.test.annotated")}
+def load_wnut17() -> dict[str, list]:
+    """The three splits as lists of (tokens, tags), from `book.data` (the shared task's files)."""
+    wnut = data.load("wnut17")
+    return {"train": wnut.train, "dev": wnut.val, "test": wnut.test}
 
 
 def _set(path: str, value: object) -> Callable[[dict], None]:

@@ -25,8 +25,9 @@ LAYERS: list[set[str]] = [
     {"word2vec", "concepts", "descent", "autograd", "symbolic", "timing"},
     {"classify", "cost"},  # chapter 4: classifiers (on word2vec), what layers cost (on timing)
     {"textgen"},  # chapter 5
-    # chapter 6: tagging (BiLSTM-CRF), retrieval (TF-IDF, BM25, vectors), translation (seq2seq)
-    {"tagging", "retrieval", "translate"},
+    # chapter 6: tagging (BiLSTM-CRF), retrieval (TF-IDF, BM25, vectors), translate (seq2seq,
+    # beam search), finetune (pretrain a GPT, then fine-tune it to classify; zero-shot)
+    {"tagging", "retrieval", "translate", "finetune"},
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]

@@ -66,6 +66,7 @@ NOTEBOOKS = {
     3: "chapters/03_core_algorithms.ipynb",
     4: "chapters/04_math.ipynb",
     5: "chapters/05_text_generation.ipynb",
+    6: "chapters/06_applications.ipynb",
 }
 
 EXERCISES: list[Exercise] = [
@@ -111,6 +112,16 @@ EXERCISES: list[Exercise] = [
          "bits_per_char", "check_bits_per_char", 15),
         ("ex-05-bpe", "One merge of byte-pair encoding",
          "bpe_merge_step", "check_bpe_merge_step", 30),
+    ]),
+    *_chapter(6, [
+        ("ex-06-bleu-precision", "BLEU's clipped n-gram precision",
+         "modified_precision", "check_modified_precision", 15),
+        ("ex-06-bio-entities", "Entities from BIO tags",
+         "bio_entities", "check_bio_entities", 20),
+        ("ex-06-entity-f1", "Entity-level precision, recall and F1",
+         "entity_f1", "check_entity_f1", 15),
+        ("ex-06-viterbi", "Viterbi decoding", "viterbi", "check_viterbi", 30),
+        ("ex-06-recall-at-k", "Recall@k", "recall_at_k", "check_recall_at_k", 10),
     ]),
 ]
 

@@ -18,7 +18,6 @@ scratch_acc_100 F` (BLEU and F1 ×100, accuracies as fractions). About 6 minutes
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 
 import numpy as np
@@ -27,6 +26,7 @@ import torch
 from book import classify, data, metrics, tagging
 from book import finetune as ft
 from book import translate as tr
+from book.env import with_settings
 
 
 def translation(device: str) -> dict[str, float]:
@@ -51,8 +51,7 @@ def named_entities(device: str) -> float:
     wnut = data.load("wnut17")
     best = (-1.0, 0.0)
     for crf in (False, True):
-        s = copy.deepcopy(tagging.TAGGER_SETTINGS["cpu"])
-        s["model"]["crf"] = crf
+        s = with_settings(tagging.TAGGER_SETTINGS["cpu"], [f"model.crf={crf}"])
         model = tagging.build_tagger(wnut.train, s, seed=0)
         tagging.train_tagger(model, wnut.train, device=device, progress=False, **s["train"])
         f1 = {}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import copy
 import time
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 
 from book import data
 from book import finetune as ft
+from book.env import with_settings
 
 # The prompts the zero-shot grid tries; the label words: the class names, then two hand-picked
 # sets (a word the articles use for each topic). Choose on "val", report "test".
@@ -81,11 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    s = copy.deepcopy(ft.FINETUNE_SETTINGS[args.settings])
-    for item in args.set:
-        path, value = item.split("=")
-        a, b = path.split(".")
-        s[a][b] = ast.literal_eval(value)
+    s = with_settings(ft.FINETUNE_SETTINGS[args.settings], args.set)
     sizes = ast.literal_eval(args.sizes) if args.sizes else list(s["curve"]["sizes"])
     seeds = args.seeds or list(s["curve"]["seeds"])
 

@@ -9,15 +9,13 @@ dev and test sets. `--variant NAME` changes one setting (see VARIANTS); `--devic
 from __future__ import annotations
 
 import argparse
-import ast
-import copy
 import time
-from collections.abc import Callable
 
 import torch
 from seqeval.metrics import f1_score
 
 from book import data, tagging
+from book.env import with_settings
 
 
 def load_wnut17() -> dict[str, list]:
@@ -26,44 +24,30 @@ def load_wnut17() -> dict[str, list]:
     return {"train": wnut.train, "dev": wnut.val, "test": wnut.test}
 
 
-def _set(path: str, value: object) -> Callable[[dict], None]:
-    """A change that sets settings[a][b] = value for path 'a.b'."""
-    def change(s: dict) -> None:
-        """Apply it to the settings `s`, in place."""
-        a, b = path.split(".")
-        s[a][b] = value
-    return change
-
-
 # Each variant changes one or two things in the chosen settings (benchmarks/README.md has
 # what each measured).
 VARIANTS = {
     "chapter": [],
-    "softmax": [_set("model.crf", False)],
-    "softmax_unconstrained": [_set("model.crf", False), _set("model.constrained", False)],
-    "crf_unconstrained": [_set("model.constrained", False)],
-    "no_chars": [_set("model.char_channels", 0)],
-    "softmax_no_chars": [_set("model.crf", False), _set("model.char_channels", 0)],
-    "cased": [_set("encoder.lowercase", False)],
-    "min_freq_1": [_set("encoder.min_freq", 1)],
-    "dropout_0": [_set("model.dropout", 0.0)],
-    "dropout_0.5": [_set("model.dropout", 0.5)],
-    "word_dropout_0.1": [_set("model.word_dropout", 0.1)],
-    "word_dropout_0.25": [_set("model.word_dropout", 0.25)],
-    "chars_64": [_set("model.char_channels", 64)],
-    "hidden_100": [_set("model.hidden_size", 100)],
+    "softmax": ["model.crf=False"],
+    "softmax_unconstrained": ["model.crf=False", "model.constrained=False"],
+    "crf_unconstrained": ["model.constrained=False"],
+    "no_chars": ["model.char_channels=0"],
+    "softmax_no_chars": ["model.crf=False", "model.char_channels=0"],
+    "cased": ["encoder.lowercase=False"],
+    "min_freq_1": ["encoder.min_freq=1"],
+    "dropout_0": ["model.dropout=0.0"],
+    "dropout_0.5": ["model.dropout=0.5"],
+    "word_dropout_0.1": ["model.word_dropout=0.1"],
+    "word_dropout_0.25": ["model.word_dropout=0.25"],
+    "chars_64": ["model.char_channels=64"],
+    "hidden_100": ["model.hidden_size=100"],
 }
 
 
 def run(variant: str, settings_name: str, device: str, seed: int,
         overrides: list[str] | None = None) -> dict:
     """Train one variant (then `overrides`, 'a.b=value' strings) and measure it."""
-    s = copy.deepcopy(tagging.TAGGER_SETTINGS[settings_name])
-    for change in VARIANTS[variant]:
-        change(s)
-    for item in overrides or []:
-        path, value = item.split("=")
-        _set(path, ast.literal_eval(value))(s)
+    s = with_settings(tagging.TAGGER_SETTINGS[settings_name], VARIANTS[variant] + (overrides or []))
     s["train"]["seed"] = seed
     data = load_wnut17()
     model = tagging.build_tagger(data["train"], s, seed=seed)

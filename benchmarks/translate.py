@@ -11,8 +11,6 @@ runs the GPU recipe. Last line: `most_common … lookup … lstm_greedy … … 
 from __future__ import annotations
 
 import argparse
-import ast
-import copy
 import time
 
 import sacrebleu
@@ -20,18 +18,7 @@ import torch
 
 from book import data
 from book import translate as tr
-
-
-def set_path(settings: dict, item: str) -> None:
-    """Apply one 'a.b.c=value' change to the nested `settings`, in place."""
-    path, value = item.split("=", 1)
-    *parents, key = path.split(".")
-    node = settings
-    for p in parents:
-        node = node[p]
-    if key not in node:
-        raise KeyError(f"{path}: no such setting (known here: {sorted(node)})")
-    node[key] = ast.literal_eval(value)
+from book.env import with_settings
 
 
 def score(hyps: list[str], refs: list[list[str]]) -> float:
@@ -85,9 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    s = copy.deepcopy(tr.TRANSLATE_SETTINGS[args.settings])
-    for item in args.set:
-        set_path(s, item)
+    s = with_settings(tr.TRANSLATE_SETTINGS[args.settings], args.set)
     d = data.load("cmn_eng")
     train = tr.filter_pairs(d.train, **s["data"]["filter"])
     # test sentences are chosen by their English length only: the reference's length is

@@ -176,3 +176,35 @@ def _fit_bar_layout(box) -> None:
     box.layout.align_items = "center"
     bar.layout.flex = f"1 0 {BAR_MIN_PX}px"  # grows into the free space, never below the minimum
     bar.layout.min_width = f"{BAR_MIN_PX}px"
+
+
+def with_settings(settings: dict, changes: list[str] | tuple[str, ...]) -> dict:
+    """A deep copy of the nested `settings` with each 'a.b.c=value' change made, the value read
+    as a Python literal ('model.crf=False', 'train.steps=900', 'curve.sizes=(50, None)').
+
+    The benchmarks take such changes from the command line (`--set`); a misspelt path is an
+    error that lists the settings that exist there, never a new key that nothing reads.
+    """
+    import ast
+    import copy
+
+    out = copy.deepcopy(settings)
+    for change in changes:
+        path, sep, value = change.partition("=")
+        if not sep or not path:
+            raise ValueError(f"{change!r}: write a change as a.b=value, e.g. model.dropout=0.3")
+        *parents, key = path.split(".")
+        node = out
+        for depth, name in enumerate(parents):
+            if not isinstance(node, dict) or name not in node:
+                raise KeyError(f"{path}: no setting {'.'.join(parents[:depth + 1])!r}")
+            node = node[name]
+        if not isinstance(node, dict) or key not in node:
+            known = sorted(node) if isinstance(node, dict) else []
+            raise KeyError(f"{path}: no such setting (known here: {known})")
+        try:
+            node[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError) as err:
+            raise ValueError(f"{change!r}: the value must be a Python literal "
+                             f"(a number, True, None, 'text', a tuple)") from err
+    return out

@@ -40,8 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from book.classify import evaluate, masked_mean
-from book.env import progress_bar, seed_everything
-from book.optim import adamw, warmup_cosine
+from book.env import progress_bar
+from book.optim import train_steps
 from book.text import EncodedSplit, Vocab, batches, encode_split
 from book.textgen import GPT, GPTConfig, TrainConfig, TrainLog, train
 
@@ -285,36 +285,17 @@ def finetune(model: nn.Module, examples: EncodedSplit, steps: int, lr: float,
         raise ValueError(f"need steps >= 1 and batch_size >= 1; got {steps} and {batch_size}")
     if len(examples) == 0:
         raise ValueError("no labelled examples to fine-tune on")
-    seed_everything(seed)  # dropout
-    model.to(device)
-    opt = adamw(model, lr, weight_decay, device_type=torch.device(device).type)
-    params = [p for g in opt.param_groups for p in g["params"]]
-    if not params:
-        raise ValueError("every parameter is frozen: nothing to fine-tune")
-    losses: list[float] = []
-    bar = progress_bar(steps, "finetune", progress)
-    model.train()
-    epoch = 0
-    while len(losses) < steps:
-        for index in batches(len(examples), batch_size, shuffle=True, seed=seed, epoch=epoch):
-            if len(losses) == steps:
-                break
-            for group in opt.param_groups:
-                group["lr"] = warmup_cosine(len(losses), lr, lr / 10, warmup, steps)
-            ids, pad_mask, y = (t.to(device) for t in examples.batch(index))
-            loss = F.cross_entropy(model(ids, pad_mask), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(params, clip)  # a rare huge gradient, tamed
-            opt.step()
-            losses.append(loss.item())
-            if bar is not None:
-                bar.update(1)
-        epoch += 1
-    if bar is not None:
-        bar.close()
-    model.eval()
-    return losses
+
+    def loss_of(index: np.ndarray) -> torch.Tensor:
+        """Cross-entropy of the batch's labels."""
+        ids, pad_mask, y = (t.to(device) for t in examples.batch(index))
+        return F.cross_entropy(model(ids, pad_mask), y)
+
+    return train_steps(
+        model, loss_of,
+        lambda epoch: batches(len(examples), batch_size, shuffle=True, seed=seed, epoch=epoch),
+        steps, lr, min_lr=lr / 10, warmup=warmup, weight_decay=weight_decay, clip=clip,
+        seed=seed, device=device, progress=progress, name="finetune")
 
 
 # --------------------------------------------------------------------------------------------

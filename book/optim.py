@@ -2,18 +2,24 @@
 
 `adamw(model, lr, ...)`: AdamW with weight decay on matrices and embeddings only.
 `warmup_cosine(step, lr, min_lr, warmup, total)`: a linear warm-up, then a cosine decay.
+`train_steps(model, loss_of, batches_of_epoch, steps, lr, ...)`: the step-counted AdamW loop.
 Chapter 4's classifiers (`book.classify`) and chapter 5's language models (`book.textgen`) both
-train with these, so a change here changes both, and both chapters show the same code.
+train with the first two, so a change here changes both, and both chapters show the same code.
+Chapter 6's tagger, translators and fine-tuned classifier all train with `train_steps`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["adamw", "warmup_cosine"]
+from book.env import progress_bar, seed_everything
+
+__all__ = ["adamw", "train_steps", "warmup_cosine"]
 
 
 def warmup_cosine(step: int, lr: float, min_lr: float, warmup: int, total: int) -> float:
@@ -39,3 +45,57 @@ def adamw(model: nn.Module, lr: float, weight_decay: float,
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=lr, betas=betas,
                              fused=True if device_type == "cuda" else None)
+
+
+def train_steps(model: nn.Module, loss_of: Callable[[np.ndarray], torch.Tensor],
+                batches_of_epoch: Callable[[int], Iterable[np.ndarray]], steps: int, lr: float,
+                *, min_lr: float, warmup: int, weight_decay: float, clip: float, seed: int = 0,
+                device: str | torch.device = "cpu", progress: bool = True,
+                name: str | None = None) -> list[float]:
+    """Train `model` for exactly `steps` AdamW steps; returns the loss of every step.
+
+    `batches_of_epoch(epoch)` gives the index arrays of one pass over the data (a new order per
+    epoch), and `loss_of(index)` the loss of that batch, so the caller owns its data and its
+    loss, and this loop owns the rest: the learning rate (`warmup_cosine` from `lr` down to
+    `min_lr`), zeroing the gradients, clipping their global norm at `clip` (a rare huge
+    gradient, tamed), the step and a progress bar. Only parameters that require gradients are
+    trained. Counted in steps, not epochs or seconds, and seeded (`seed_everything`: dropout),
+    so the same call gives the same model on the same machine. The model ends in eval mode.
+    """
+    if steps < 1:
+        raise ValueError(f"need steps >= 1; got {steps}")
+    seed_everything(seed)
+    model.to(device)
+    opt = adamw(model, lr, weight_decay, device_type=torch.device(device).type)
+    params = [p for p in model.parameters() if p.requires_grad]  # in the model's order
+    if not params:
+        raise ValueError("every parameter is frozen: nothing to train")
+    losses: list[float] = []
+    bar = progress_bar(steps, name or type(model).__name__, progress)
+    model.train()
+    epoch = 0
+    while len(losses) < steps:
+        empty = True
+        for index in batches_of_epoch(epoch):
+            empty = False
+            if len(losses) == steps:
+                break
+            for group in opt.param_groups:
+                group["lr"] = warmup_cosine(len(losses), lr, min_lr, warmup, steps)
+            loss = loss_of(index)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, clip)
+            opt.step()
+            losses.append(loss.item())
+            if bar is not None:
+                bar.update(1)
+                if len(losses) % 50 == 0:
+                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+        if empty:
+            raise ValueError(f"epoch {epoch} has no batches: is the training data empty?")
+        epoch += 1
+    if bar is not None:
+        bar.close()
+    model.eval()
+    return losses

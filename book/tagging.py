@@ -32,8 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from book.classify import reverse_padded
-from book.env import progress_bar, seed_everything
-from book.optim import adamw, warmup_cosine
+from book.optim import train_steps
 from book.text import PAD, UNK, Vocab, batches
 
 __all__ = [
@@ -520,37 +519,18 @@ def train_tagger(model: BiLSTMTagger, data: Sequence[Sentence], steps: int, lr: 
 
     Counted in steps and seeded: the same call gives the same model on the same machine.
     """
-    seed_everything(seed)
-    model.to(device)
     enc = model.encoder.encode(data)
-    opt = adamw(model, lr, weight_decay, device_type=torch.device(device).type)
-    losses: list[float] = []
-    bar = progress_bar(steps, type(model).__name__, progress)
     lengths = (~enc.pad_mask).sum(1).numpy()
-    epoch = 0
-    model.train()
-    while len(losses) < steps:
-        for index in length_batches(lengths, batch_size, seed, epoch):
-            if len(losses) == steps:
-                break
-            for group in opt.param_groups:
-                group["lr"] = warmup_cosine(len(losses), lr, lr / 20, warmup, steps)
-            words, chars, pad_mask, tags = (t.to(device) for t in enc.batch(index))
-            loss = model.loss(words, chars, pad_mask, tags)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), clip)  # a rare huge gradient, tamed
-            opt.step()
-            losses.append(loss.item())
-            if bar is not None:
-                bar.update(1)
-                if len(losses) % 50 == 0:
-                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-        epoch += 1
-    if bar is not None:
-        bar.close()
-    model.eval()
-    return losses
+
+    def loss_of(index: np.ndarray) -> torch.Tensor:
+        """The CRF's (or softmax's) loss of one batch."""
+        words, chars, pad_mask, tags = (t.to(device) for t in enc.batch(index))
+        return model.loss(words, chars, pad_mask, tags)
+
+    return train_steps(model, loss_of,
+                       lambda epoch: length_batches(lengths, batch_size, seed, epoch),
+                       steps, lr, min_lr=lr / 20, warmup=warmup, weight_decay=weight_decay,
+                       clip=clip, seed=seed, device=device, progress=progress)
 
 
 def predict_tags(model: BiLSTMTagger, token_lists: Sequence[Sequence[str]],

@@ -39,10 +39,9 @@ from torch import nn
 
 from book.classify import reverse_padded
 from book.data import SentencePair
-from book.env import progress_bar, seed_everything
 from book.metrics import BLEU, corpus_bleu, tokenize_zh
 from book.np_nn import sinusoidal_positions
-from book.optim import adamw, warmup_cosine
+from book.optim import train_steps
 from book.text import Vocab, batches, encode_batch, tokenize, tokenize_chars
 from book.torch_nn import Block, DecoderBlock
 
@@ -605,36 +604,19 @@ def train_translator(model: Seq2SeqLSTM | Seq2SeqTransformer, pairs: Sequence[Se
     returned losses include it. Counted in steps and seeded: the same call gives the same
     model on the same machine.
     """
-    seed_everything(seed)
-    model.to(device)
     enc = model.vocabs.encode(pairs)
-    opt = adamw(model, lr, weight_decay, device_type=torch.device(device).type)
-    losses: list[float] = []
-    bar = progress_bar(steps, type(model).__name__, progress)
-    lengths, epoch = enc.target_lengths(), 0
-    model.train()
-    while len(losses) < steps:
-        for index in batches(len(enc), batch_size, seed=seed, epoch=epoch, lengths=lengths):
-            if len(losses) == steps:
-                break
-            for group in opt.param_groups:
-                group["lr"] = warmup_cosine(len(losses), lr, lr / 20, warmup, steps)
-            src, src_mask, tgt_in, tgt_out = (t.to(device) for t in enc.batch(index))
-            loss = sequence_loss(model(src, src_mask, tgt_in), tgt_out, 0, label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-            opt.step()
-            losses.append(loss.item())
-            if bar is not None:
-                bar.update(1)
-                if len(losses) % 50 == 0:
-                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-        epoch += 1
-    if bar is not None:
-        bar.close()
-    model.eval()
-    return losses
+    lengths = enc.target_lengths()
+
+    def loss_of(index: np.ndarray) -> torch.Tensor:
+        """Teacher forcing: the loss of predicting each target token from the ones before it."""
+        src, src_mask, tgt_in, tgt_out = (t.to(device) for t in enc.batch(index))
+        return sequence_loss(model(src, src_mask, tgt_in), tgt_out, 0, label_smoothing)
+
+    return train_steps(
+        model, loss_of,
+        lambda epoch: batches(len(enc), batch_size, seed=seed, epoch=epoch, lengths=lengths),
+        steps, lr, min_lr=lr / 20, warmup=warmup, weight_decay=weight_decay, clip=clip,
+        seed=seed, device=device, progress=progress)
 
 
 # --------------------------------------------------------------------------------------------

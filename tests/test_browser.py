@@ -92,6 +92,7 @@ def test_every_page_loads_offline_with_a_clean_console(browser, site, site_url):
     "chapters/03_core_algorithms.html",
     "chapters/04_math.html",
     "chapters/05_text_generation.html",
+    "chapters/06_applications.html",
     "glossary.html",
 ])
 def test_math_is_typeset(browser, site_url, rel):
@@ -168,6 +169,58 @@ def test_attention_view_selects_a_row_and_switches_heads_without_a_kernel(browse
     page.locator('[data-head="1"]').first.click()
     w1 = float(cell.get_attribute("data-w"))
     assert w0 != w1
+    assert not log.problems
+    page.close()
+
+
+def _attention_views(notebook: str) -> list[dict]:
+    """The stored state of each AttentionView a notebook shows, in the order of the page."""
+    import json
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / notebook).read_text("utf-8"))
+    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    views = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            ref = out.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            model = state.get(ref["model_id"], {}).get("state", {}) if ref else {}
+            if model.get("_anywidget_id", "").endswith("AttentionView"):
+                views.append(model)
+    return views
+
+
+def test_chapter_6_cross_attention_views_read_target_rows_over_source_columns(browser, site_url):
+    """Chapter 6's two translation views (the Transformer's layers and heads, then the LSTM's one
+    map): Chinese characters are the rows, English words the columns, and a click on a row reads
+    the key that the stored weights of that row favour."""
+    views = _attention_views("chapters/06_applications.ipynb")
+    assert len(views) == 2, "chapter 6 shows the Transformer's and the LSTM's cross-attention"
+    page, log = open_page(browser, f"{site_url}/chapters/06_applications.html", site_url)
+    page.wait_for_selector(".llm-attn-cell", timeout=20000)
+    cards = page.locator(".llm-attn")
+    assert cards.count() == 2
+    for i, view in enumerate(views):
+        card = cards.nth(i)
+        rows, cols = len(view["query_tokens"]), len(view["tokens"])
+        assert rows != cols or view["query_tokens"] != view["tokens"]  # cross, not self
+        assert card.locator(".llm-attn-cell").count() == rows * cols
+        layers, heads = len(view["weights"]), len(view["weights"][0])
+        if layers > 1:
+            card.locator('[data-layer="1"]').click()
+        if heads > 1:
+            card.locator('[data-head="2"]').click()
+        layer, head = min(1, layers - 1), min(2, heads - 1)
+        q = 2
+        card.locator(f'.llm-attn-qlabel[data-q="{q}"]').click()
+        row = view["weights"][layer][head][q]
+        best = max(range(cols), key=row.__getitem__)
+        readout = card.locator(".llm-attn-row-readout").inner_text()
+        assert f"query '{view['query_tokens'][q]}' (t={q})" in readout, readout
+        assert f"key '{view['tokens'][best]}' (s={best}): {row[best]:.4f}" in readout, readout
+        cell = card.locator(f'.llm-attn-cell[data-q="{q}"][data-k="{best}"]')
+        assert float(cell.get_attribute("data-w")) == pytest.approx(row[best], abs=1e-4)
+        # one layer and one head (the LSTM's map): nothing to choose
+        assert card.locator(".llm-attn-controls").is_hidden() == (layers == heads == 1)
     assert not log.problems
     page.close()
 

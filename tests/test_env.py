@@ -63,3 +63,26 @@ def test_progress_bar_redraws_a_fixed_number_of_times_however_slow_the_machine()
         redraws = out.getvalue().count("\r")
         assert 20 <= redraws <= 24, (seconds_per_step, redraws)
     assert env.progress_bar(10, "t", enabled=False) is None
+
+
+def test_with_settings_changes_a_copy_by_dotted_paths_and_literal_values():
+    from book.env import with_settings
+
+    base = {"model": {"crf": True, "sizes": (1, 2)}, "train": {"steps": 10}}
+    out = with_settings(base, ["model.crf=False", "train.steps=900", "model.sizes=(50, None)"])
+    assert out == {"model": {"crf": False, "sizes": (50, None)}, "train": {"steps": 900}}
+    assert base["model"]["crf"] is True  # the original is untouched
+
+
+@pytest.mark.parametrize("change, error, words", [
+    ("model.crff=False", KeyError, "known here: ['crf']"),
+    ("modle.crf=False", KeyError, "no setting 'modle'"),
+    ("model.crf", ValueError, "a.b=value"),
+    ("model.crf=maybe", ValueError, "Python literal"),
+])
+def test_with_settings_refuses_a_misspelt_path_or_value_and_says_why(change, error, words):
+    from book.env import with_settings
+
+    with pytest.raises(error) as info:
+        with_settings({"model": {"crf": True}}, [change])
+    assert words in str(info.value)

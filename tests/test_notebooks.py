@@ -84,3 +84,42 @@ def test_every_figure_has_alt_text(path):
         if any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
             alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
             assert len(alt) > 30, f"cell {i} shows a figure with no alt text"
+
+
+_CAPTION = re.compile(r"^`(book\.[\w.]+)`, defined in `book/")
+
+
+def _package_object(qualified: str):
+    """`book.torch_nn.Block.forward` -> the object: import the longest module prefix, then
+    follow attributes."""
+    import importlib
+
+    parts = qualified.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        return obj
+    raise LookupError(qualified)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_every_source_listing_shows_the_package_as_it_is_now(path):
+    """A `source(...)` listing is the package's code at the time the notebook was executed; when
+    the package changes, nbval finds the stale listing only after half an hour of `make test`.
+    This finds it in a second: re-render each listing and compare."""
+    from book.display import source
+
+    nb = nbformat.read(path, as_version=4)
+    stale = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            shown = out.get("data", {}).get("text/markdown", "")
+            match = _CAPTION.match(shown)
+            if match and source(_package_object(match[1])).data != shown:
+                stale.append(f"cell {i} ({match[1]})")
+    assert not stale, (f"{path.name}: listings that differ from the package: {stale}; "
+                       f"re-execute it with tools/execute_notebooks.py")

@@ -366,11 +366,13 @@ def update_ratios(before: Mapping[str, torch.Tensor], after: Mapping[str, torch.
                   ) -> dict[str, float]:
     """||after − before|| / ||before|| for each tensor (Frobenius norms, in float64).
 
-    Karpathy's rule of thumb ("A Recipe for Training Neural Networks", 2019; the update:data
-    ratio plot of his makemore lecture, part 3) is that a healthy step changes a weight by
-    about 1e-3 of its size: much less and the layer barely learns, much more and it thrashes.
-    His plot uses std(update) / std(weight); for tensors with a mean near 0, as weights have,
-    that is this ratio. A tensor that was all zeros has no ratio: NaN.
+    The rule of thumb is that a step changes a weight by about 1e-3 of its size: much less and
+    the layer barely learns, much more and it thrashes (Stanford's CS231n notes, "Neural
+    Networks Part 3", with these norms; Karpathy's makemore lecture, part 3, plots
+    std(update) / std(weight) on a log scale with a line at 1e-3, the same ratio for weights
+    with a mean near 0). It is a rough guide, for plain SGD: Adam moves every weight by about
+    the learning rate, so its ratio is about lr / rms(w), and what tells is a layer far from the
+    others. A tensor that was all zeros has no ratio: NaN.
     """
     if before.keys() != after.keys():
         raise KeyError(f"before and after must hold the same tensors; only in one: "
@@ -441,7 +443,9 @@ def _changed(x: torch.Tensor, t: int, vocab_size: int | None, gen: torch.Generat
 def future_leakage(model: nn.Module, x: torch.Tensor, t: int | None = None, *,
                    vocab_size: int | None = None, seed: int = 0) -> float:
     """The largest change of the model's output at positions <= t when the inputs after t
-    change (every t from 0 to T − 2 when t is None). A causal model gives 0.
+    change (every t from 0 to T − 2 when t is None). A causal model gives 0. (Karpathy's
+    "Recipe" (2019) charts such dependencies with gradients; changing the inputs tests the
+    same thing without a backward pass.)
 
     x: token ids (B, T), changed to other ids (vocab_size defaults to model.config.vocab_size),
     or features (B, T, E), changed by adding noise. The output (or its first tensor, e.g. the
@@ -546,7 +550,8 @@ def overfit_one_batch(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]
     """Train `model` on ONE batch for `steps` Adam steps (no weight decay); return every loss.
 
     A model that works can learn a single batch by heart, so the loss should go near 0. If it
-    stalls, the model cannot see what it must predict (a data or wiring bug) or is too small.
+    stalls, the model cannot see what it must predict (a data or wiring bug) or is too small
+    ("overfit one batch", in Karpathy's "A Recipe for Training Neural Networks", 2019).
     The default loss is a language model's, `model(x, y)` -> (logits, loss); `loss_of(model,
     batch)` gives any other. Trains the model in place; use a copy (`copy.deepcopy`) to keep it.
     """
@@ -832,7 +837,8 @@ def reproducible(fn: Callable[[], Any], seed: int = 0, runs: int = 2) -> bool:
     is the same bit for bit (`bitwise_equal`).
 
     fn should build what it needs (model, optimiser, batches) and return what it made: a loss,
-    a state_dict, generated ids. False means something escapes the seed: a generator of its
+    a state_dict, generated ids ("fix random seed" comes first in Karpathy's "Recipe", 2019).
+    False means something escapes the seed: a generator of its
     own (`np.random.default_rng()` with no seed), the clock, a non-deterministic kernel. Both
     runs are in this process on this machine (`book.env.report()` says which): it cannot see
     what changes between processes (hash order of strings) or between machines.

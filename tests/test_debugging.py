@@ -109,6 +109,19 @@ def test_activation_stats_choose_modules_by_class_or_name(gpt, idx):
         dbg.ActivationStats(gpt, nn.LSTM)
 
 
+def test_activation_stats_plot_one_point_per_layer(gpt, idx):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with dbg.ActivationStats(gpt, Block) as acts:
+        gpt(idx)
+    ax = acts.plot("std")
+    assert list(ax.get_lines()[0].get_ydata()) == [s.std for s in acts.stats.values()]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["blocks.0", "blocks.1"]
+    with pytest.raises(ValueError, match="stat must be"):
+        acts.plot("var")
+
+
 def test_default_is_every_leaf_module(gpt, idx):
     with dbg.ActivationStats(gpt) as acts:
         gpt(idx)
@@ -469,7 +482,7 @@ def test_gradient_check_of_numpy_layers():
     assert str(right) == "finite differences pass: worst relative error < 1e-06 (input)"
     wrong = dbg.gradient_check(SignSlipLinear(4, 3), x)
     assert not wrong.ok and wrong.worst == "weight" and wrong.worst_rel_error == pytest.approx(2)
-    with pytest.raises(TypeError, match="float64"):
+    with pytest.raises(TypeError, match="build the layer in float64"):
         dbg.gradient_check(np_nn.Linear(4, 3, dtype=np.float32), x)
 
 
@@ -553,4 +566,7 @@ def test_deterministic_raises_on_a_nondeterministic_op_and_restores_the_setting(
     with pytest.warns(UserWarning, match="put_ does not have a deterministic"):
         with dbg.deterministic(warn_only=True):
             put()
+            with dbg.deterministic():  # nested: the outer setting comes back
+                assert not torch.is_deterministic_algorithms_warn_only_enabled()
+            assert torch.is_deterministic_algorithms_warn_only_enabled()
     assert not torch.are_deterministic_algorithms_enabled()

@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     # chapter 6: tagging (BiLSTM-CRF), retrieval (TF-IDF, BM25, vectors), translate (seq2seq,
     # beam search), finetune (pretrain a GPT, then fine-tune it to classify; zero-shot)
     {"tagging", "retrieval", "translate", "finetune"},
+    {"profiling"},  # chapter 7: tools of the trade (profiling the course's own models)
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]

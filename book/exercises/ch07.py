@@ -63,7 +63,7 @@ def _seed(rng: np.random.Generator) -> int:
 # The slowest function of a profile
 # ---------------------------------------------------------------------------------------------
 
-Key = tuple[str, int, str]
+_Key = tuple[str, int, str]
 
 _SLOWEST_HINT = Hint(
     "stats.stats maps each function's key (file, line, name) to the row (primitive calls, "
@@ -107,7 +107,7 @@ class _Recorded:
 
 # One function of a crafted profile: its key, the index of its caller (None for the outermost
 # function), how many times it ran, and its own time in seconds.
-_Node = tuple[Key, int | None, int, float]
+_Node = tuple[_Key, int | None, int, float]
 
 
 def _profile(nodes: list[_Node]) -> pstats.Stats:
@@ -129,10 +129,6 @@ def _profile(nodes: list[_Node]) -> pstats.Stats:
     return _ProfileStats(_Recorded(table))
 
 
-def _rows(stats: pstats.Stats) -> dict[Key, tuple]:
-    return stats.stats  # type: ignore[attr-defined]
-
-
 def _ref_slowest(stats: pstats.Stats) -> str:
     from book.profiling import slowest_function
 
@@ -142,7 +138,7 @@ def _ref_slowest(stats: pstats.Stats) -> str:
 def _slowest_judge(out: Any, stats: pstats.Stats) -> str | None:
     """A problem with the learner's name, or None; a wrong name is explained when it is the
     answer to another question (cumtime, calls, time per call, the smallest, no built-ins)."""
-    rows = _rows(stats)
+    rows = stats.stats  # type: ignore[attr-defined]
     if out is None:
         return "your function returned None: did you forget to `return` the name?"
     if isinstance(out, tuple) and len(out) == 3 and any(out == key for key in rows):
@@ -261,7 +257,7 @@ def _random_profile(rng: np.random.Generator, n: int, builtin: bool) -> pstats.S
     low = max(1 if builtin else 0, n - 1 - len(_PY_NAMES))
     n_builtin = int(rng.integers(low, min(n - 2, len(_BUILTIN_NAMES)) + 1))
     names = [str(s) for s in rng.choice(_PY_NAMES, size=n - 1 - n_builtin, replace=False)]
-    keys: list[Key] = [(str(rng.choice(_FILES)), int(rng.integers(1, 400)), s) for s in names]
+    keys: list[_Key] = [(str(rng.choice(_FILES)), int(rng.integers(1, 400)), s) for s in names]
     keys += [("~", 0, str(s)) for s in rng.choice(_BUILTIN_NAMES, size=n_builtin, replace=False)]
     order = rng.permutation(len(keys))
     keys = [(str(rng.choice(_FILES)), int(rng.integers(1, 400)), str(rng.choice(_ROOT_NAMES)))] \
@@ -392,13 +388,15 @@ def _watch_hooks(fn: Callable[..., Any]) -> Callable[..., _HookedRun]:
     @functools.wraps(fn)
     def run(model: Any, x: Any, layer_type: Any) -> _HookedRun:
         before = [set(d) for d in _global_hooks()]
-        value = fn(model, x, layer_type)
-        left = _hooks_on(model)
-        for hooks, was in zip(_global_hooks(), before, strict=True):
-            for handle_id in set(hooks) - was:
-                del hooks[handle_id]
-                left.append("every module (a global hook of register_module_forward_hook)")
-        return _HookedRun(value, left)
+        left: list[str] = []
+        try:
+            value = fn(model, x, layer_type)
+        finally:  # even when it raised: a global hook would run in every later case
+            for hooks, was in zip(_global_hooks(), before, strict=True):
+                for handle_id in set(hooks) - was:
+                    del hooks[handle_id]
+                    left.append("every module (a global hook of register_module_forward_hook)")
+        return _HookedRun(value, _hooks_on(model) + left)
 
     return run
 

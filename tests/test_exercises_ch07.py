@@ -329,10 +329,17 @@ def test_hooks_left_on_the_model_fail():
         nn.modules.module.register_module_forward_hook(lambda *a: None)
         return activation_stats(model, x, layer_type)
 
+    def global_hook_then_error(model, x, layer_type):
+        nn.modules.module.register_module_forward_hook(lambda *a: None)
+        raise ValueError("oops")
+
     before = len(nn.modules.module._global_forward_hooks)
     left = check_activation_stats(global_hook, quiet=True)
     assert "a global hook" in left.message
     assert len(nn.modules.module._global_forward_hooks) == before  # the checker removed it
+    raised = check_activation_stats(global_hook_then_error, quiet=True)
+    assert raised.reason == "raised" and "ValueError: oops" in raised.message
+    assert len(nn.modules.module._global_forward_hooks) == before
 
 
 def test_activation_stats_structure_is_checked():

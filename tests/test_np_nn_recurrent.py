@@ -113,6 +113,23 @@ def test_default_state_is_zeros_and_backward_is_repeatable(cls) -> None:
         np.testing.assert_array_equal(grads1[name], grads2[name])
 
 
+@pytest.mark.parametrize("cls", [RNN, LSTM])
+def test_a_layer_that_needs_no_input_gradient_skips_dx_and_nothing_else(cls) -> None:
+    x, h0, c0, dy, dh_n, dc_n = _random_inputs(5, 2, 3, 4)
+    state = (h0, c0) if cls is LSTM else h0
+    upstream = (dy, dh_n, dc_n) if cls is LSTM else (dy, dh_n)
+    full, data = cls(3, 4, seed=1), cls(3, 4, seed=1, needs_input_grad=False)
+    for layer in (full, data):
+        layer.forward(x, state)
+    assert full.backward(*upstream).shape == x.shape
+    assert data.backward(*upstream) is None
+    for name in PARAMS:
+        np.testing.assert_array_equal(full.grads[name], data.grads[name])  # bit for bit
+    np.testing.assert_array_equal(full.dh0, data.dh0)
+    data.needs_input_grad = True  # an attribute: it can be switched back
+    np.testing.assert_array_equal(data.backward(*upstream), full.backward(*upstream))
+
+
 # --- finite differences (independent of torch) ------------------------------------------------
 
 

@@ -4,6 +4,10 @@ Each layer mirrors its one-layer PyTorch module (`torch.nn.RNN` / `torch.nn.LSTM
 with biases): same parameter names and layouts, same outputs, same gradients, so everything can be
 checked against `torch.autograd` (`from_torch`). `forward` keeps what `backward` needs; `backward`
 returns dx and fills `.grads` (keyed like the parameters) and `.dh0` (and `.dc0` for the LSTM).
+A layer that reads data, not another layer's output, needs no dx: made with
+`needs_input_grad=False` (or with that attribute set), its backward skips dx, one of its three
+large matrix products, and returns None, as torch skips the gradient of an input that does not
+require one. Everything else it computes is the same, bit for bit.
 
 Shapes: T time steps, B batch, I input features, H hidden units. Inputs and outputs use torch's
 layout (T, B, I) -> (T, B, H) and states (1, B, H). Inside the time loop every vector is a
@@ -53,7 +57,8 @@ class _Recurrent:
     torch_name: str  # the torch.nn module this class mirrors
 
     def __init__(
-        self, input_size: int, hidden_size: int, *, dtype: Any = np.float64, seed: int = 0
+        self, input_size: int, hidden_size: int, *, dtype: Any = np.float64, seed: int = 0,
+        needs_input_grad: bool = True,
     ) -> None:
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
@@ -72,6 +77,7 @@ class _Recurrent:
         self.bias_hh_l0 = rng.uniform(-k, k, G).astype(self.dtype)  # (G,)
         self.grads: dict[str, np.ndarray] = {}
         self._cache: tuple | None = None
+        self.needs_input_grad = needs_input_grad  # False: backward skips dx and returns None
 
     def parameters(self) -> dict[str, np.ndarray]:
         """The parameter arrays themselves (not copies), under torch's names."""
@@ -141,8 +147,9 @@ class _Recurrent:
             raise RuntimeError("backward() needs the values of a forward() call: run forward first")
         return self._cache
 
-    def _param_grads(self, dz: np.ndarray, x: np.ndarray, hs: np.ndarray) -> np.ndarray:
-        """Fill .grads from the pre-activation gradients dz (T, G, B) and return dx (T, B, I)."""
+    def _param_grads(self, dz: np.ndarray, x: np.ndarray, hs: np.ndarray) -> np.ndarray | None:
+        """Fill .grads from the pre-activation gradients dz (T, G, B) and return dx (T, B, I),
+        or None when the layer was told that nothing needs dx (`needs_input_grad = False`)."""
         # Summing over steps and batch at once turns T small products into one big one each.
         T, G, B = dz.shape
         dz2 = dz.transpose(1, 0, 2).reshape(G, T * B)  # (G, T*B), a copy; columns in x's row order
@@ -154,6 +161,8 @@ class _Recurrent:
             "bias_ih_l0": db,
             "bias_hh_l0": db.copy(),
         }
+        if not self.needs_input_grad:  # x is data: a product as large as each of the two above
+            return None
         return (dz2.T @ self.weight_ih_l0).reshape(x.shape)  # (T*B, I) -> (T, B, I)
 
     def _input_projection(self, x: np.ndarray) -> np.ndarray:

@@ -496,7 +496,8 @@ def diagnose_loss_curve(losses: Sequence[float], *, windows: int = 10, rise: flo
     """A verdict on a training run's losses, step by step from the start: one of VERDICTS.
 
     Let start be the median of the first three losses (the loss at initialisation) and cut the
-    curve into `windows` equal windows, each averaged: the averages smooth out the noise of
+    curve into `windows` equal windows, each averaged (the first without the very first loss,
+    which a fast fall leaves above the start): the averages smooth out the noise of
     minibatches. Then, in this order:
 
     - "diverged": a NaN or inf, or the last window ends above the start by more than `rise`
@@ -526,7 +527,10 @@ def diagnose_loss_curve(losses: Sequence[float], *, windows: int = 10, rise: flo
         return "diverged"
     start = float(np.median(x[:3]))
     scale = abs(start) or 1.0
-    means = np.array([w.mean() for w in np.array_split(x, windows)])
+    parts = np.array_split(x, windows)
+    # the first window without the first loss: that one may sit above the median of the first
+    # three in a run that falls fast from the start, and is no blow-up
+    means = np.array([parts[0][1:].mean()] + [w.mean() for w in parts[1:]])
     if means[-1] > start + rise * scale:
         return "diverged"
     climbs = np.clip(np.diff(means), 0, None).sum() / scale

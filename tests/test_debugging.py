@@ -570,3 +570,12 @@ def test_deterministic_raises_on_a_nondeterministic_op_and_restores_the_setting(
                 assert not torch.is_deterministic_algorithms_warn_only_enabled()
             assert torch.is_deterministic_algorithms_warn_only_enabled()
     assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_a_fast_smooth_fall_is_ok_even_on_a_short_curve():
+    """The first loss of a fast fall sits well above the median of the first three; it is the
+    start of the fall, not a blow-up (20 steps: the first window is two losses)."""
+    from book.debugging import diagnose_loss_curve
+
+    for tau in (3, 5, 8):
+        assert diagnose_loss_curve([1 + 2 * np.exp(-t / tau) for t in range(20)]) == "ok", tau

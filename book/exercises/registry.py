@@ -67,6 +67,7 @@ NOTEBOOKS = {
     4: "chapters/04_math.ipynb",
     5: "chapters/05_text_generation.ipynb",
     6: "chapters/06_applications.ipynb",
+    7: "chapters/07_tools.ipynb",
 }
 
 EXERCISES: list[Exercise] = [
@@ -122,6 +123,16 @@ EXERCISES: list[Exercise] = [
          "entity_f1", "check_entity_f1", 15),
         ("ex-06-viterbi", "Viterbi decoding", "viterbi", "check_viterbi", 30),
         ("ex-06-recall-at-k", "Recall@k", "recall_at_k", "check_recall_at_k", 10),
+    ]),
+    *_chapter(7, [
+        ("ex-07-slowest-function", "The slowest function of a profile",
+         "slowest_function", "check_slowest_function", 10),
+        ("ex-07-activation-hook", "Activation statistics with forward hooks",
+         "activation_stats", "check_activation_stats", 20),
+        ("ex-07-future-leakage", "Does the model see the future?",
+         "leaks_future", "check_leaks_future", 20),
+        ("ex-07-loss-curve", "Read a loss curve", "diagnose_loss_curve",
+         "check_diagnose_loss_curve", 20),
     ]),
 ]
 

@@ -10,7 +10,8 @@ models, training and sampling for text generation), `metrics` (BLEU, entity F1, 
 `tagging` (BiLSTM-CRF tagger), `retrieval` (TF-IDF, BM25, word-vector search), `translate`
 (English -> Chinese encoder-decoders, beam search), `gradcheck` (finite differences), `exercises`
 (checkers), `widgets` (views that run in the browser with no kernel), `display` (show the package's
-source in a chapter), `timing` (NumPy against torch timings). tests/test_layers.py fixes which may
+source in a chapter), `timing` (NumPy against torch timings), `profiling` (cProfile, line_profiler,
+gprof2dot and torch.profiler on the course's own models). tests/test_layers.py fixes which may
 import which.
 """
 

@@ -378,44 +378,52 @@ def flame_boxes(stats: pstats.Stats, root: str | None = None,
 
 
 def flame_chart(stats: pstats.Stats, root: str | None = None, ax: Any = None,
-                min_share: float = 0.01, title: str = "Call tree (cProfile): width = time") -> Any:
+                min_share: float = 0.01, calls: int = 1,
+                title: str = "Call tree (cProfile): width = time") -> Any:
     """Draw `flame_boxes(stats, root, min_share)` as an icicle chart, the root on top: a box's
-    width is the time spent in that function (callees included) under the boxes above it.
-    Boxes are coloured by source file. Returns the matplotlib Axes."""
+    width is the time spent in that function (callees included) under the boxes above it, in
+    milliseconds per call (`calls`: how many calls the profile holds). Boxes are coloured by
+    source file. Returns the matplotlib Axes."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch, Rectangle
 
+    if not isinstance(calls, int) or calls < 1:
+        raise ValueError(f"calls must be a whole number ≥ 1, got {calls!r}")
     boxes = flame_boxes(stats, root, min_share)
     depth = max(b.depth for b in boxes) + 1
     if ax is None:
         _, ax = plt.subplots(figsize=(9.6, 0.42 * depth + 1.3))
+    fig = ax.figure
     files = sorted({b.key[0] if b.key else "" for b in boxes})
     palette = ["#9ecae1", "#fdae6b", "#a1d99b", "#bcbddc", "#fc9272", "#d9d9d9", "#fdd0a2",
                "#c7e9c0", "#dadaeb", "#9e9ac8"]
     color = {f: palette[i % len(palette)] for i, f in enumerate(files)}
-    scale = 1000  # seconds -> milliseconds
+    scale = 1000 / calls  # seconds in all -> milliseconds per call
     root_ms = boxes[0].width * scale
-    chars_per_ms = 9.6 * 72 / 6.0 / root_ms  # ~6 points per character at fontsize 8
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72
+    chars_per_ms = width_pt / 5.2 / root_ms  # about 5.2 points per character at fontsize 8
     for b in boxes:
         x, w = b.start * scale, b.width * scale
-        ax.add_patch(Rectangle((x, -b.depth - 1), w, 0.92, facecolor=color[b.key[0] if b.key
-                                                                          else ""],
+        file = b.key[0] if b.key else ""
+        ax.add_patch(Rectangle((x, -b.depth - 1), w, 0.92, facecolor=color[file],
                                edgecolor="white", linewidth=0.8))
         fits = int(w * chars_per_ms) - 1
+        # the file is in the legend: a box shows the qualified name, or a built-in's name
+        label = b.function.removesuffix(" (C)") if file == "~" else b.function.split(" ", 1)[-1]
         if fits >= 4:
-            label = b.function.split(" ", 1)[-1]  # the qualified name; the file is in the legend
             label = label if len(label) <= fits else label[: fits - 1] + "…"
             ax.text(x + w / 2, -b.depth - 0.54, label, ha="center", va="center", fontsize=8,
                     color="black")
     ax.set_xlim(0, root_ms)
     ax.set_ylim(-depth - 0.1, 0)
     ax.set_yticks([])
-    ax.set_xlabel("milliseconds")
+    ax.set_xlabel("milliseconds" + (" per call" if calls > 1 else ""))
     ax.set_title(title)
-    handles = [Patch(color=color[f], label=Path(f).name if f not in ("", "~") else
-                     ("built-in" if f == "~" else "all")) for f in files]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.6 / depth),
-              ncol=min(5, len(handles)), fontsize=8, frameon=False)
+    names = {"": "all", "~": "built-in (C)"}
+    handles = [Patch(color=color[f], label=names.get(f, Path(f).name)) for f in files]
+    below = 0.55 / (ax.get_position().height * fig.get_figheight())  # 0.55 inch under the axis
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -below),
+              ncol=min(6, len(handles)), fontsize=8, frameon=False)
     ax.spines[["top", "right", "left"]].set_visible(False)
     return ax
 

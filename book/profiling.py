@@ -4,7 +4,7 @@
   linear head with softmax cross-entropy, backward, Adam), sized like `book.timing.lstm_pair`.
 - cProfile: `profile_call` runs a function under the profiler and gives `pstats.Stats`;
   `function_table` turns them into rows (`ProfileRow`) with readable names such as
-  `recurrent.py:217 LSTM.forward`; `slowest_function` is the one-liner a learner writes;
+  `recurrent.py:226 LSTM.forward`; `slowest_function` is the one-liner a learner writes;
   `profile_chart` draws self against cumulative time; `flame_boxes` / `flame_chart` lay the call
   tree out as an icicle (a flame graph upside down) from the callers that pstats records.
 - Call graphs: `call_graph_dot` runs gprof2dot on the stats, `call_graph_svg` renders that with
@@ -119,7 +119,7 @@ class LSTMTrainingStep:
 class ProfileRow:
     """One function of a cProfile run: calls, own time, time including callees, share."""
 
-    function: str  # readable: "recurrent.py:217 LSTM.forward", "ndarray.reshape (C)"
+    function: str  # readable: "recurrent.py:226 LSTM.forward", "ndarray.reshape (C)"
     ncalls: int  # calls, recursive ones included
     tottime: float  # seconds in the function's own code (operators and ufuncs included)
     cumtime: float  # seconds from entry to exit, callees included
@@ -217,7 +217,7 @@ def _builtin_name(name: str) -> str:
 
 
 def function_name(key: Key) -> str:
-    """A readable name for a pstats key: 'recurrent.py:217 LSTM.forward' for a Python function
+    """A readable name for a pstats key: 'recurrent.py:226 LSTM.forward' for a Python function
     (file name, first line, qualified name), 'ndarray.reshape (C)' for a built-in one."""
     filename, line, name = key
     if filename == "~":
@@ -441,7 +441,7 @@ GRAPHVIZ_MISSING = (
 
 def _readable_stats(stats: pstats.Stats) -> dict:
     """stats.stats with each Python function's name replaced by its qualified name, so that
-    gprof2dot labels a node `recurrent:217:LSTM.forward` rather than `recurrent:217:forward`."""
+    gprof2dot labels a node `recurrent:226:LSTM.forward` rather than `recurrent:226:forward`."""
     def rename(key: Key) -> Key:
         file, line, name = key
         if file == "~":
@@ -657,7 +657,8 @@ def profile_torch_step(model: Any, batch: tuple[Any, Any], device: Any,
     `wait` steps, records but discards `warmup` steps (first-call costs: allocation, kernel
     choice, lazy initialisation), then records `steps` steps. Shapes and memory are recorded;
     on CUDA the GPU kernels too. With `trace_path`, a Chrome trace (JSON, open it in
-    ui.perfetto.dev or chrome://tracing) is written there.
+    ui.perfetto.dev or chrome://tracing) is written there. The model trains meanwhile: its
+    weights change over the `wait + warmup + steps` steps.
     """
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function, schedule

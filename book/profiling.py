@@ -565,12 +565,13 @@ class OperatorRow:
     self_cpu_memory_mb: float  # memory it allocated minus what it freed, on the CPU
     self_device_memory_mb: float  # the same on the GPU
     input_shapes: str  # shapes of its inputs, when grouped by shape; "" otherwise
-    share: float  # its part of the sort column's total over all operators
+    share: float  # its part of the sort column's total over all operators (of the positive
+    # values, for memory: what the operators that keep memory keep)
 
     COLUMNS = (("operator", "name", "{}"), ("calls", "calls", "{:,}"),
                ("self CPU ms", "self_cpu_ms", "{:.2f}"), ("CPU ms", "cpu_ms", "{:.2f}"),
                ("self GPU ms", "self_device_ms", "{:.2f}"),
-               ("CPU MB", "self_cpu_memory_mb", "{:.1f}"),
+               ("net CPU MB", "self_cpu_memory_mb", "{:.1f}"),
                ("share", "share", "bar"))
 
 
@@ -600,7 +601,8 @@ def torch_operator_table(prof: Any, n: int = 10, sort_by: str = "self_cpu_time_t
         raise ValueError("this profiler holds no results: run steps under it and call "
                          "prof.step() after each, or use profile_torch_step") from err
     events = [e for e in events if not e.is_user_annotation and "#" not in e.key]
-    total = sum(getattr(e, sort_by) for e in events) or 1.0
+    # Memory columns are net (allocated minus freed) and can be negative: share out the positive.
+    total = sum(max(getattr(e, sort_by), 0) for e in events) or 1.0
     ranked = sorted(events, key=lambda e: (-getattr(e, sort_by), e.key))
     return [OperatorRow(
         name=e.key, calls=e.count, self_cpu_ms=e.self_cpu_time_total / 1000,
@@ -608,7 +610,7 @@ def torch_operator_table(prof: Any, n: int = 10, sort_by: str = "self_cpu_time_t
         self_cpu_memory_mb=e.self_cpu_memory_usage / 2**20,
         self_device_memory_mb=e.self_device_memory_usage / 2**20,
         input_shapes=str(e.input_shapes) if group_by_input_shape else "",
-        share=getattr(e, sort_by) / total) for e in ranked[:n]]
+        share=max(getattr(e, sort_by), 0) / total) for e in ranked[:n]]
 
 
 # What torch's C++ side writes to stderr (file descriptor 2) around a profile on the CPU: start

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
+import pstats
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ def solutions() -> dict[int, dict[str, Any]]:
 
 
 def fingerprint(obj: Any) -> Any:
-    """A hashable summary of an input's value (arrays by dtype, shape and bytes)."""
+    """A hashable summary of an input's value (arrays by dtype, shape and bytes, profiles by
+    their statistics)."""
     if isinstance(obj, np.ndarray):
         return ("ndarray", str(obj.dtype), obj.shape, obj.tobytes())
     if type(obj).__module__.startswith("torch") and hasattr(obj, "detach"):
@@ -57,6 +59,8 @@ def fingerprint(obj: Any) -> Any:
         return (type(obj).__name__, tuple(fingerprint(x) for x in obj))
     if isinstance(obj, dict):
         return ("dict", tuple(sorted((k, fingerprint(v)) for k, v in obj.items())))
+    if isinstance(obj, pstats.Stats):  # a profile: by its table of functions
+        return ("pstats", fingerprint(obj.stats))
     if hasattr(obj, "data") and hasattr(obj, "grad"):  # an autograd Value
         return ("value", obj.data)
     if isinstance(obj, (int, float, str, bool, type(None), np.generic)):

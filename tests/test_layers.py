@@ -28,7 +28,10 @@ LAYERS: list[set[str]] = [
     # chapter 6: tagging (BiLSTM-CRF), retrieval (TF-IDF, BM25, vectors), translate (seq2seq,
     # beam search), finetune (pretrain a GPT, then fine-tune it to classify; zero-shot)
     {"tagging", "retrieval", "translate", "finetune"},
-    {"profiling"},  # chapter 7: tools of the trade (profiling the course's own models)
+    # chapter 7, tools of the trade: debugging (hooks, NaN hunting, causality and gradient
+    # checks, loss-curve verdicts), runlog (TensorBoard event files written and read back),
+    # profiling (profiling the course's own models)
+    {"debugging", "runlog", "profiling"},
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]

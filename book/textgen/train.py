@@ -180,17 +180,28 @@ def train_step(fwd: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: t
 
     The loss stays a tensor: reading its value (.item()) would make the CPU wait for the GPU.
     """
+    return _step(fwd, opt, x, y, lr, grad_clip)[0]
+
+
+def _step(fwd: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+          lr: float, grad_clip: float, want_norm: bool = False
+          ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """train_step, also returning the gradient's global norm before clipping (None when there
+    is no clipping and want_norm is False: then it is not computed)."""
     for group in opt.param_groups:
         group["lr"] = lr
     with _autocast(x.device):
         _, loss = fwd(x, y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    params = [p for g in opt.param_groups for p in g["params"]]
+    norm = None
     if grad_clip > 0:  # rescale a rare huge gradient instead of taking a huge step
-        nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], grad_clip)
+        norm = nn.utils.clip_grad_norm_(params, grad_clip)
+    elif want_norm:
+        norm = nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
     opt.step()
-    return loss.detach().float()
-
+    return loss.detach().float(), norm
 
 
 
@@ -198,7 +209,8 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
           val_ids: Sequence[int] | torch.Tensor | None, cfg: TrainConfig,
           device: str | torch.device = "cpu", *, progress: bool = True,
           budget: Budget | None = None, checkpoint_path: str | Path | None = None,
-          resume_from: str | Path | None = None, stop_at: int | None = None) -> TrainLog:
+          resume_from: str | Path | None = None, stop_at: int | None = None,
+          on_step: Callable[[int, dict], None] | None = None) -> TrainLog:
     """Train a language model on random windows of `train_ids` with AdamW; return a TrainLog.
 
     The learning rate follows lr_at. Every cfg.eval_interval steps and at the end, the
@@ -209,6 +221,11 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
     stop_at: stop after that step, as an interruption would, keeping the schedule of
     cfg.max_iters. budget: stop when its time is spent, with the cosine fitted into it (for
     benchmarks; the chapter counts steps, so that its results repeat).
+    on_step(step, info): called after every step with the number of steps done and {"loss":
+    the batch's loss, "grad_norm": the gradient's global norm before clipping (0-dim
+    tensors; reading one makes the CPU wait for the GPU), "lr": the learning rate used}; it
+    only reads, so the run's results are the same with it or without (`book.runlog` logs
+    with it).
     """
     device = env.device(str(device))  # an unavailable device fails here, saying what there is
     V, T = model.config.vocab_size, model.config.max_len
@@ -258,8 +275,11 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
             total = budget.last_step(step, cfg.max_iters)
         lr = lr_at(step, cfg, total)
         x, y = get_batch(train_data, cfg.batch_size, T, gen)
-        loss_sum += train_step(fwd, opt, x, y, lr, cfg.grad_clip)
+        loss, norm = _step(fwd, opt, x, y, lr, cfg.grad_clip, on_step is not None)
+        loss_sum += loss
         step, n_loss = step + 1, n_loss + 1
+        if on_step is not None:
+            on_step(step, {"loss": loss, "grad_norm": norm, "lr": lr})
         if budget is not None:
             budget.step_done(step)
         if bar is not None:

@@ -12,8 +12,9 @@ models, training and sampling for text generation), `metrics` (BLEU, entity F1, 
 (checkers), `widgets` (views that run in the browser with no kernel), `display` (show the package's
 source in a chapter), `timing` (NumPy against torch timings), `debugging` (activation hooks,
 NaN hunting, update ratios, causality and gradient checks, loss-curve verdicts,
-reproducibility), `runlog` (training runs logged to TensorBoard event files and read back).
-tests/test_layers.py fixes which may import which.
+reproducibility), `runlog` (training runs logged to TensorBoard event files and read back),
+`profiling` (cProfile, line_profiler, gprof2dot and torch.profiler on the course's own
+models). tests/test_layers.py fixes which may import which.
 """
 
 __version__ = "0.1.0"

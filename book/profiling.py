@@ -4,7 +4,7 @@
   linear head with softmax cross-entropy, backward, Adam), sized like `book.timing.lstm_pair`.
 - cProfile: `profile_call` runs a function under the profiler and gives `pstats.Stats`;
   `function_table` turns them into rows (`ProfileRow`) with readable names such as
-  `recurrent.py:217 LSTM.forward`; `slowest_function` is the one-liner a learner writes;
+  `recurrent.py:226 LSTM.forward`; `slowest_function` is the one-liner a learner writes;
   `profile_chart` draws self against cumulative time; `flame_boxes` / `flame_chart` lay the call
   tree out as an icicle (a flame graph upside down) from the callers that pstats records.
 - Call graphs: `call_graph_dot` runs gprof2dot on the stats, `call_graph_svg` renders that with
@@ -119,7 +119,7 @@ class LSTMTrainingStep:
 class ProfileRow:
     """One function of a cProfile run: calls, own time, time including callees, share."""
 
-    function: str  # readable: "recurrent.py:217 LSTM.forward", "ndarray.reshape (C)"
+    function: str  # readable: "recurrent.py:226 LSTM.forward", "ndarray.reshape (C)"
     ncalls: int  # calls, recursive ones included
     tottime: float  # seconds in the function's own code (operators and ufuncs included)
     cumtime: float  # seconds from entry to exit, callees included
@@ -217,7 +217,7 @@ def _builtin_name(name: str) -> str:
 
 
 def function_name(key: Key) -> str:
-    """A readable name for a pstats key: 'recurrent.py:217 LSTM.forward' for a Python function
+    """A readable name for a pstats key: 'recurrent.py:226 LSTM.forward' for a Python function
     (file name, first line, qualified name), 'ndarray.reshape (C)' for a built-in one."""
     filename, line, name = key
     if filename == "~":
@@ -378,44 +378,52 @@ def flame_boxes(stats: pstats.Stats, root: str | None = None,
 
 
 def flame_chart(stats: pstats.Stats, root: str | None = None, ax: Any = None,
-                min_share: float = 0.01, title: str = "Call tree (cProfile): width = time") -> Any:
+                min_share: float = 0.01, calls: int = 1,
+                title: str = "Call tree (cProfile): width = time") -> Any:
     """Draw `flame_boxes(stats, root, min_share)` as an icicle chart, the root on top: a box's
-    width is the time spent in that function (callees included) under the boxes above it.
-    Boxes are coloured by source file. Returns the matplotlib Axes."""
+    width is the time spent in that function (callees included) under the boxes above it, in
+    milliseconds per call (`calls`: how many calls the profile holds). Boxes are coloured by
+    source file. Returns the matplotlib Axes."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch, Rectangle
 
+    if not isinstance(calls, int) or calls < 1:
+        raise ValueError(f"calls must be a whole number ≥ 1, got {calls!r}")
     boxes = flame_boxes(stats, root, min_share)
     depth = max(b.depth for b in boxes) + 1
     if ax is None:
         _, ax = plt.subplots(figsize=(9.6, 0.42 * depth + 1.3))
+    fig = ax.figure
     files = sorted({b.key[0] if b.key else "" for b in boxes})
     palette = ["#9ecae1", "#fdae6b", "#a1d99b", "#bcbddc", "#fc9272", "#d9d9d9", "#fdd0a2",
                "#c7e9c0", "#dadaeb", "#9e9ac8"]
     color = {f: palette[i % len(palette)] for i, f in enumerate(files)}
-    scale = 1000  # seconds -> milliseconds
+    scale = 1000 / calls  # seconds in all -> milliseconds per call
     root_ms = boxes[0].width * scale
-    chars_per_ms = 9.6 * 72 / 6.0 / root_ms  # ~6 points per character at fontsize 8
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72
+    chars_per_ms = width_pt / 5.2 / root_ms  # about 5.2 points per character at fontsize 8
     for b in boxes:
         x, w = b.start * scale, b.width * scale
-        ax.add_patch(Rectangle((x, -b.depth - 1), w, 0.92, facecolor=color[b.key[0] if b.key
-                                                                          else ""],
+        file = b.key[0] if b.key else ""
+        ax.add_patch(Rectangle((x, -b.depth - 1), w, 0.92, facecolor=color[file],
                                edgecolor="white", linewidth=0.8))
         fits = int(w * chars_per_ms) - 1
+        # the file is in the legend: a box shows the qualified name, or a built-in's name
+        label = b.function.removesuffix(" (C)") if file == "~" else b.function.split(" ", 1)[-1]
         if fits >= 4:
-            label = b.function.split(" ", 1)[-1]  # the qualified name; the file is in the legend
             label = label if len(label) <= fits else label[: fits - 1] + "…"
             ax.text(x + w / 2, -b.depth - 0.54, label, ha="center", va="center", fontsize=8,
                     color="black")
     ax.set_xlim(0, root_ms)
     ax.set_ylim(-depth - 0.1, 0)
     ax.set_yticks([])
-    ax.set_xlabel("milliseconds")
+    ax.set_xlabel("milliseconds" + (" per call" if calls > 1 else ""))
     ax.set_title(title)
-    handles = [Patch(color=color[f], label=Path(f).name if f not in ("", "~") else
-                     ("built-in" if f == "~" else "all")) for f in files]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.6 / depth),
-              ncol=min(5, len(handles)), fontsize=8, frameon=False)
+    names = {"": "all", "~": "built-in (C)"}
+    handles = [Patch(color=color[f], label=names.get(f, Path(f).name)) for f in files]
+    below = 0.55 / (ax.get_position().height * fig.get_figheight())  # 0.55 inch under the axis
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -below),
+              ncol=min(6, len(handles)), fontsize=8, frameon=False)
     ax.spines[["top", "right", "left"]].set_visible(False)
     return ax
 
@@ -433,7 +441,7 @@ GRAPHVIZ_MISSING = (
 
 def _readable_stats(stats: pstats.Stats) -> dict:
     """stats.stats with each Python function's name replaced by its qualified name, so that
-    gprof2dot labels a node `recurrent:217:LSTM.forward` rather than `recurrent:217:forward`."""
+    gprof2dot labels a node `recurrent:226:LSTM.forward` rather than `recurrent:226:forward`."""
     def rename(key: Key) -> Key:
         file, line, name = key
         if file == "~":
@@ -557,12 +565,13 @@ class OperatorRow:
     self_cpu_memory_mb: float  # memory it allocated minus what it freed, on the CPU
     self_device_memory_mb: float  # the same on the GPU
     input_shapes: str  # shapes of its inputs, when grouped by shape; "" otherwise
-    share: float  # its part of the sort column's total over all operators
+    share: float  # its part of the sort column's total over all operators (of the positive
+    # values, for memory: what the operators that keep memory keep)
 
     COLUMNS = (("operator", "name", "{}"), ("calls", "calls", "{:,}"),
                ("self CPU ms", "self_cpu_ms", "{:.2f}"), ("CPU ms", "cpu_ms", "{:.2f}"),
                ("self GPU ms", "self_device_ms", "{:.2f}"),
-               ("CPU MB", "self_cpu_memory_mb", "{:.1f}"),
+               ("net CPU MB", "self_cpu_memory_mb", "{:.1f}"),
                ("share", "share", "bar"))
 
 
@@ -592,7 +601,8 @@ def torch_operator_table(prof: Any, n: int = 10, sort_by: str = "self_cpu_time_t
         raise ValueError("this profiler holds no results: run steps under it and call "
                          "prof.step() after each, or use profile_torch_step") from err
     events = [e for e in events if not e.is_user_annotation and "#" not in e.key]
-    total = sum(getattr(e, sort_by) for e in events) or 1.0
+    # Memory columns are net (allocated minus freed) and can be negative: share out the positive.
+    total = sum(max(getattr(e, sort_by), 0) for e in events) or 1.0
     ranked = sorted(events, key=lambda e: (-getattr(e, sort_by), e.key))
     return [OperatorRow(
         name=e.key, calls=e.count, self_cpu_ms=e.self_cpu_time_total / 1000,
@@ -600,7 +610,7 @@ def torch_operator_table(prof: Any, n: int = 10, sort_by: str = "self_cpu_time_t
         self_cpu_memory_mb=e.self_cpu_memory_usage / 2**20,
         self_device_memory_mb=e.self_device_memory_usage / 2**20,
         input_shapes=str(e.input_shapes) if group_by_input_shape else "",
-        share=getattr(e, sort_by) / total) for e in ranked[:n]]
+        share=max(getattr(e, sort_by), 0) / total) for e in ranked[:n]]
 
 
 # What torch's C++ side writes to stderr (file descriptor 2) around a profile on the CPU: start
@@ -649,7 +659,8 @@ def profile_torch_step(model: Any, batch: tuple[Any, Any], device: Any,
     `wait` steps, records but discards `warmup` steps (first-call costs: allocation, kernel
     choice, lazy initialisation), then records `steps` steps. Shapes and memory are recorded;
     on CUDA the GPU kernels too. With `trace_path`, a Chrome trace (JSON, open it in
-    ui.perfetto.dev or chrome://tracing) is written there.
+    ui.perfetto.dev or chrome://tracing) is written there. The model trains meanwhile: its
+    weights change over the `wait + warmup + steps` steps.
     """
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function, schedule

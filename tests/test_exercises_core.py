@@ -338,6 +338,42 @@ def test_outside_the_main_thread_an_endless_loop_is_stopped_too() -> None:
     assert counter[0] == seen
 
 
+def test_a_check_in_a_thread_leaves_profilers_and_debuggers_working() -> None:
+    """The watchdog's exception must be raised, not cancelled: a cancelled one left CPython's
+    "exception pending" flag set for good, and then a profiled or traced call never returned.
+    In a fresh interpreter, so that a failure is a timeout here rather than a hung suite."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """if True:
+        import cProfile, sys, threading
+        import numpy as np
+        from book.exercises import Case, run_checks
+
+        def endless(x):
+            while True:
+                pass
+
+        cases = [Case("two values", (np.array([1.0, 2.0]),), expected=lambda x: 2 * x)]
+        for fn in (endless, lambda x: 2 * x):  # stopped by the limit, then within it
+            worker = threading.Thread(target=lambda: run_checks(
+                fn, cases, exercise="double", time_limit=0.2, quiet=True))
+            worker.start()
+            worker.join()
+        busy = lambda: sum(i for i in range(1000))
+        cProfile.Profile().runcall(busy)
+        sys.settrace(lambda *args: None)
+        busy()
+        sys.settrace(None)
+        print("returned")
+    """
+    root = Path(__file__).resolve().parent.parent  # `-c` imports `book` from here
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=HANG, cwd=root)
+    assert done.stdout.strip() == "returned", done.stderr
+
+
 # --- KeyboardInterrupt and SystemExit ----------------------------------------------------------
 
 

@@ -251,6 +251,9 @@ def test_the_operator_table_of_a_gpt_step_lists_its_matrix_products(gpt_profile)
     assert all(r.self_device_ms == 0 for r in rows)  # the CPU: no GPU kernels
     top = pf.torch_operator_table(prof, n=3, sort_by="count")
     assert [r.calls for r in top] == sorted((r.calls for r in rows), reverse=True)[:3]
+    by_memory = pf.torch_operator_table(prof, n=1000, sort_by="self_cpu_memory_usage")
+    assert all(0 <= r.share <= 1 for r in by_memory)  # net memory can be negative: not shares
+    assert sum(r.share for r in by_memory) == pytest.approx(1.0)
     shaped = pf.torch_operator_table(prof, n=5, group_by_input_shape=True)
     assert all(r.input_shapes.startswith("[") for r in shaped)
     with pytest.raises(ValueError, match="sort_by must be one of"):

@@ -253,6 +253,7 @@ class _Deadline:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._thread_id = threading.get_ident()
+        self._sent = False  # has the watchdog asked CPython to raise in this thread?
 
     def start(self) -> None:
         """Arm the limit."""
@@ -286,7 +287,8 @@ class _Deadline:
                 self._done.set()
             if self._watchdog is not None:
                 self._watchdog.join()
-            self._set_async(None)  # drop an exception that was sent but not yet raised
+            if self._sent:
+                self._drain()
 
     def _on_alarm(self, signum: int, frame: Any) -> None:
         if self.armed:
@@ -300,15 +302,25 @@ class _Deadline:
                 if self._done.is_set():
                     return
                 self._set_async(_TimeLimitReached)
+                self._sent = True
             wait = _REFIRE
 
-    def _set_async(self, exc: type[BaseException] | None) -> None:
-        """Ask CPython to raise exc in the checked thread at its next bytecode (None: cancel)."""
+    def _set_async(self, exc: type[BaseException]) -> None:
+        """Ask CPython to raise exc in the checked thread at its next bytecode."""
         target = ctypes.c_ulong(self._thread_id)
-        if exc is None:
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(target, None)
-        else:
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(exc))
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(exc))
+
+    @staticmethod
+    def _drain() -> None:
+        """Let an exception sent but not yet raised be raised here (`_disarm` swallows it).
+
+        Cancelling it instead (PyThreadState_SetAsyncExc(id, NULL)) leaves CPython 3.11 with an
+        interpreter-wide "exception pending" flag that only raising one clears: from then on
+        every thread takes the slow path at every loop and call, and under a profiler or a
+        tracer (cProfile, line_profiler, pdb) the next function call never returns.
+        """
+        for _ in range(3):  # each backward jump checks for a pending exception
+            pass
 
 
 class _PeakMemory:

@@ -75,3 +75,16 @@ def test_widget_state_is_embedded(site):
     html = (site / "chapters" / "01_background.html").read_text(encoding="utf-8")
     assert "application/vnd.jupyter.widget-state+json" in html
     assert "application/vnd.jupyter.widget-view+json" in html
+
+
+def test_markdown_that_cells_print_is_rendered_tables_included(site):
+    """Output cells print Markdown (source listings, profile tables). myst-nb reads it as
+    CommonMark unless told otherwise, and CommonMark has no tables: the rows then showed as one
+    paragraph of pipes and dashes (chapter 7's line profiles)."""
+    unrendered = re.compile(r"\|\s*(?:-{3,}|—|–):?\s*\|")  # smartquotes turns --- into —
+    for rel in toc_files():
+        html = (site / f"{rel}.html").read_text(encoding="utf-8")
+        text = re.sub(r"<[^>]+>", " ", html)
+        assert not unrendered.search(text), f"{rel}: a Markdown table printed by a cell is raw"
+    tables = (site / "chapters/07_tools.html").read_text(encoding="utf-8").count("<table")
+    assert tables >= 5, f"chapter 7 shows its profiles as tables; found {tables} <table>"

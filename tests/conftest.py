@@ -188,3 +188,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.site)
         if names & {"browser", "load", "audit"}:
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests (`pytestmark = pytest.mark.usefixtures(...)`): the
+    models there are tiny, and on a busy 2-core machine two threads that wait for each other
+    made a 150-step training take 100 s instead of 2 s."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -26,13 +26,8 @@ from book.torch_nn import Block, SelfAttention
 TINY = tg.GPTConfig(vocab_size=11, max_len=8, num_layers=2, num_heads=2, embed_dim=16)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the models are tiny and the machine is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# one torch thread: the models are tiny and the machine is shared (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ language model, the learning curve's rows, and the errors."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -25,13 +24,8 @@ TOOLS = ["saw", "drill", "hammer", "nail"]
 FILLER = ["the", "a", "and", "then", "so"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread, as every training run in the course (tiny models, shared cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one torch thread: the models are tiny and the machine is shared (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def toy_split(n: int, seed: int) -> TextSplit:

@@ -34,13 +34,8 @@ L, E, NH, V, MAX_LEN = 2, 32, 4, 300, 64
 TOL = 1e-4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the models are tiny, and the machine is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# one torch thread: the models are tiny and the machine is shared (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def gpt2_tensors(seed: int = 0) -> dict[str, np.ndarray]:

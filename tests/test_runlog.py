@@ -19,13 +19,8 @@ CFG = tg.TrainConfig(batch_size=4, max_iters=12, lr=1e-2, min_lr=1e-3, warmup_it
                      eval_interval=6, eval_iters=2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the models are tiny and the machine is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# one torch thread: the models are tiny and the machine is shared (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class Letters:

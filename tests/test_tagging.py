@@ -4,7 +4,6 @@ gradients, the BiLSTM's shapes, overfitting a handful of sentences, and the erro
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -24,14 +23,8 @@ SENTENCES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread: these models are tiny, and on a busy 2-core machine two threads wait
-    on each other (a 150-step training took 100 s instead of 2 s)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one torch thread: the models are tiny and the machine is shared (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def random_crf_arrays(rng: np.random.Generator, T: int, C: int

@@ -40,14 +40,8 @@ POEM = "床前明月光，疑是地上霜。\n舉頭望明月，低頭思故鄉�
 TINY = GPTConfig(vocab_size=11, max_len=8, num_layers=2, num_heads=2, embed_dim=16)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: these models are tiny, and on a busy 2-core machine two threads
-    that wait for each other were 50 times slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# one torch thread: the models are tiny and the machine is shared (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -50,14 +49,8 @@ def tiny(kind: str, seed: int = 0) -> nn.Module:
 KINDS = ["lstm", "transformer", "tied"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread: on a busy 2-core machine two threads wait on each other (a tiny LSTM
-    step took 40 ms instead of 3)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one torch thread: the models are tiny and the machine is shared (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ wheels=${2:-}
 py=${PYTHON:-python3}
 cd "$(dirname "$0")/.."
 if [ -n "$wheels" ]; then
-  pkgs=(nbclient nbformat ipykernel anywidget ipywidgets tqdm)
+  # the notebooks' own imports beyond torch and numpy (chapters 6 and 7 included)
+  pkgs=(nbclient nbformat ipykernel anywidget ipywidgets tqdm matplotlib sympy sacrebleu seqeval
+        safetensors regex line_profiler gprof2dot tensorboard)
   "$py" -m pip install -q --no-index --find-links "$wheels" "${pkgs[@]}" 2>/dev/null \
     || "$py" -m pip install -q --no-index --find-links "$wheels" --break-system-packages "${pkgs[@]}"
 fi

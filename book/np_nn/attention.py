@@ -1,5 +1,6 @@
 """Attention in NumPy, forward and hand-written backward (chapter 3): masks, scaled dot-product
-attention, multi-head attention, sinusoidal positions.
+attention, multi-head attention, sinusoidal positions; and (chapter 8) tiled attention with an
+online softmax, FlashAttention's algorithm, which never forms the (T, S) matrix of scores.
 
 Every layer keeps what its backward pass needs from the last `forward` call, `backward(dout)`
 returns the gradient with respect to its input(s) and fills `.grads`, keyed like the parameters of
@@ -34,9 +35,11 @@ from book.np_nn.functional import (
 __all__ = [
     "MultiHeadAttention",
     "causal_mask",
+    "merge_softmax_blocks",
     "scaled_dot_product_attention",
     "scaled_dot_product_attention_backward",
     "sinusoidal_positions",
+    "tiled_attention",
 ]
 
 
@@ -106,6 +109,89 @@ def scaled_dot_product_attention_backward(
     dq *= scale  # scaling the small (T, d) results is cheaper than scaling the (T, S) dscores
     dk *= scale
     return dq, dk, dv
+
+
+# ---------------------------------------------------------------------------------------------
+# tiled attention with an online softmax (chapter 8)
+
+SoftmaxBlock = tuple[np.ndarray, np.ndarray, np.ndarray]  # (m (..., T), l (..., T), o (..., T, dv))
+
+
+def merge_softmax_blocks(a: SoftmaxBlock, b: SoftmaxBlock) -> SoftmaxBlock:
+    """Merge two partial softmax-attention results over disjoint sets of keys into one.
+
+    Each part is (m, l, o) for the same queries: m (..., T) the largest score it has seen, l the
+    sum of exp(score − m) over its keys, o (..., T, dv) the sum of exp(score − m) · value, not
+    yet divided by l. Over the union of the keys the largest score is m = max(m1, m2); a part's
+    exponentials were taken relative to its own m_i, so multiplying them by exp(m_i − m) ≤ 1
+    re-bases them on m. Then softmax attention over all keys is o / l[..., None].
+
+    m may be −inf for a part with no keys (l = 0, o = 0), but not for both parts.
+    """
+    (m1, l1, o1), (m2, l2, o2) = a, b
+    m = np.maximum(m1, m2)
+    a1, a2 = np.exp(m1 - m), np.exp(m2 - m)  # (..., T), each ≤ 1, one of them exactly 1
+    l = a1 * l1 + a2 * l2  # noqa: E741 (l is the paper's name for the running sum)
+    o = a1[..., None] * o1 + a2[..., None] * o2  # (..., T, 1) broadcast over the dv features
+    return m, l, o
+
+
+def tiled_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, block_size: int,
+                    causal: bool = False) -> np.ndarray:
+    """softmax(q kᵀ/√d) v computed over blocks of `block_size` keys: q (..., T, d), k (..., S, d),
+    v (..., S, dv) -> (..., T, dv), equal to `scaled_dot_product_attention` to round-off.
+
+    The online softmax of FlashAttention (Dao et al., 2022): for each block of keys it takes the
+    (..., T, block) scores, their row maximum m, l = Σ exp(score − m) and o = Σ exp(score − m) v,
+    and merges them into the running (m, l, o) with `merge_softmax_blocks`; at the end out = o/l.
+    The (T, S) matrix of scores is never formed: the extra memory is the (T, block) scores of
+    one block plus the running (T,) m, l and (T, dv) o, O(T·(block + dv)) instead of O(T·S).
+    (FlashAttention also tiles the queries, so that one tile of q, k, v fits a GPU's fast on-chip
+    memory; here the queries stay whole, which is enough to show the memory saving.)
+
+    causal=True hides key j from query i when j > i (as `causal_mask`); blocks that a query
+    cannot see at all are skipped for it, as FlashAttention skips them.
+    """
+    q, k, v = _float_array(q), _float_array(k), _float_array(v)
+    if q.ndim < 2 or k.shape[-1] != q.shape[-1] or v.ndim < 2 or v.shape[-2] != k.shape[-2]:
+        raise ValueError(f"q, k, v must be (..., T, d), (..., S, d), (..., S, dv) with the same d "
+                         f"and S; got {q.shape}, {k.shape}, {v.shape}")
+    if not isinstance(block_size, (int, np.integer)) or block_size < 1:
+        raise ValueError(f"block_size must be a whole number of keys, at least 1; "
+                         f"got {block_size!r}")
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    T, S = q.shape[-2], k.shape[-2]
+    state: SoftmaxBlock | None = None
+    for j0 in range(0, S, block_size):
+        j1 = min(j0 + block_size, S)
+        # Causal: queries i < j0 see none of keys j0..j1-1; the rest see at least key j0.
+        i0 = j0 if causal else 0
+        if i0 >= T:
+            break
+        s = q[..., i0:, :] @ k[..., j0:j1, :].swapaxes(-1, -2)  # (..., T-i0, d) @ (..., d, b)
+        s *= scale
+        if causal:  # key j hidden from query i when j > i: the upper triangle, shifted
+            hidden = np.arange(j0, j1)[None, :] > np.arange(i0, T)[:, None]  # (T-i0, b)
+            np.copyto(s, -np.inf, where=hidden)
+        m = s.max(axis=-1)  # (..., T-i0): finite, each of these queries sees key j0
+        np.subtract(s, m[..., None], out=s)
+        np.exp(s, out=s)  # ≤ 1: no overflow whatever the scores; hidden keys give exp(−inf) = 0
+        block = (m, s.sum(axis=-1), s @ v[..., j0:j1, :])  # o: (..., T-i0, b) @ (..., b, dv)
+        if state is None:  # the first block is seen by every query
+            state = block
+        elif i0 == 0:
+            state = merge_softmax_blocks(state, block)
+        else:  # only queries i0.. take part; the earlier ones keep what they have
+            m_old, l_old, o_old = state
+            m_new, l_new, o_new = merge_softmax_blocks(
+                (m_old[..., i0:], l_old[..., i0:], o_old[..., i0:, :]), block)
+            m_old[..., i0:], l_old[..., i0:], o_old[..., i0:, :] = m_new, l_new, o_new
+    if state is None:
+        raise ValueError(f"attention needs at least one key and one query; got q {q.shape}, "
+                         f"k {k.shape}")
+    m, l, o = state  # noqa: E741
+    o /= l[..., None]
+    return o
 
 
 # ---------------------------------------------------------------------------------------------

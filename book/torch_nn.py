@@ -115,6 +115,16 @@ class SelfAttention(nn.Module):
         SDPA never materialises the weights (that is what makes it fast). No dropout."""
         return self._attend_with_weights(*self._heads(x), key_padding_mask)
 
+    def prefill(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """`forward` over a whole prompt x (B, T, E) that also returns its keys and values:
+        (output (B, T, E), cache (k, v), each (B, nh, T, hd)), to be extended by `step`.
+
+        The same computation as `forward` (so the same output, bit for bit); a decoder that
+        generates reads the prompt once with this, then one new position at a time with `step`.
+        """
+        q, k, v = self._heads(x)
+        return self._attend(q, k, v, None), (k, v)
+
     def step(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None = None
              ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Causal attention for ONE new position, as a decoder writes token by token: x

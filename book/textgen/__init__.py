@@ -1,11 +1,12 @@
 """Text generation (chapter 5), one module per role, as nanoGPT separates model from training:
 
 - `tokenizers`: `CharTokenizer`, `BPETokenizer`, `merge_pair`, `apply_merges`, `nanogpt_split`;
-- `models`: `GPT` (built from `book.torch_nn.Block`) and `CharLSTM`, with their configs;
+- `models`: `GPT` (built from `book.torch_nn.Block`; `forward_step` reads with a KV cache) and
+  `CharLSTM`, with their configs;
 - `train`: `TrainConfig`, `train`, `train_step`, `get_batch`, `estimate_loss`, `lr_at`, `Budget`;
 - `checkpoint`: `save_checkpoint`, `load_checkpoint` (checked against checksums), resuming;
 - `sample`: `greedy`, `apply_temperature`, `top_k_filter`, `top_p_filter`, `sample_next`,
-  `generate`;
+  `generate`, and `generate_cached` (the same with a KV cache, chapter 8);
 - `metrics`: `perplexity`, `bits_per_char`;
 - `ngram`: `NGramLM`, the count-based baseline (add-k or Kneser-Ney smoothing), in NumPy;
 - `gpt2` (chapter 6): OpenAI's GPT-2 weights in our `GPT` (`load_gpt2`, `GPT2_NAMES`,
@@ -44,11 +45,20 @@ from book.textgen.gpt2 import (
     load_pretrained_gpt2,
 )
 from book.textgen.metrics import bits_per_char, perplexity
-from book.textgen.models import GPT, MODELS, CharLSTM, CharLSTMConfig, GPTConfig, lm_loss
+from book.textgen.models import (
+    GPT,
+    MODELS,
+    CharLSTM,
+    CharLSTMConfig,
+    GPTConfig,
+    KVCache,
+    lm_loss,
+)
 from book.textgen.ngram import NGramLM
 from book.textgen.sample import (
     apply_temperature,
     generate,
+    generate_cached,
     greedy,
     sample_next,
     top_k_filter,
@@ -78,10 +88,11 @@ from book.textgen.train import (
 
 __all__ = [
     "CHUNK_PATTERN", "CPU_CONFIG", "EOT", "GPT", "GPT2_124M", "GPT2_BUFFERS", "GPT2_NAMES",
-    "GPT2_PATTERN", "GPU_CONFIG", "MODELS", "BPETokenizer", "Budget", "CharLSTM",
+    "GPT2_PATTERN", "GPU_CONFIG", "MODELS", "BPETokenizer", "KVCache", "Budget", "CharLSTM",
     "CharLSTMConfig", "CharTokenizer", "CheckpointError", "GPT2Tokenizer", "GPTConfig",
     "NGramLM", "TrainConfig", "TrainLog", "TrainState", "apply_merges", "apply_temperature",
-    "bits_per_char", "byte_symbols", "estimate_loss", "generate", "generate_text", "get_batch",
+    "bits_per_char", "byte_symbols", "estimate_loss", "generate", "generate_cached",
+    "generate_text", "get_batch",
     "gpt2_chunks", "greedy", "lm_loss", "load_checkpoint", "load_gpt2", "load_pretrained_gpt2",
     "lr_at",
     "make_optimizer", "merge_pair", "nanogpt_split", "perplexity", "sample_next",

@@ -3,7 +3,8 @@
 `GPT`: a decoder-only Transformer built from `book.torch_nn.Block`, the block chapter 3 derives
 and checks against NumPy, here with `causal=True`, dropout and no biases. `CharLSTM`: the
 recurrent baseline. Both return `(logits, loss)`, the loss being the mean cross-entropy in nats
-(None without targets), and keep their shape in `.config`.
+(None without targets), and keep their shape in `.config`. `GPT.forward_step` is the same
+forward pass with a KV cache, for generation one token at a time (chapter 8).
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from torch import nn
 
 from book.torch_nn import Block
 
-__all__ = ["MODELS", "GPT", "CharLSTM", "CharLSTMConfig", "GPTConfig", "lm_loss"]
+__all__ = ["MODELS", "GPT", "CharLSTM", "CharLSTMConfig", "GPTConfig", "KVCache", "lm_loss"]
+
+# One (keys, values) pair per layer, each (B, nh, t, hd): what attention needs of the t positions
+# read so far (`GPT.forward_step`).
+KVCache = list[tuple[torch.Tensor, torch.Tensor]]
 
 
 def lm_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor | None:
@@ -90,6 +95,50 @@ class GPT(nn.Module):
             x = block(x)
         logits = self.head(self.ln_f(x))                         # (B, T, V)
         return logits, lm_loss(logits, targets)
+
+    @staticmethod
+    def cache_len(cache: KVCache | None) -> int:
+        """How many positions a KV cache holds (0 for None, before the prompt)."""
+        return 0 if cache is None else cache[0][0].shape[2]
+
+    def forward_step(self, idx: torch.Tensor, cache: KVCache | None = None
+                     ) -> tuple[torch.Tensor, KVCache]:
+        """`forward` with a KV cache: logits for the new tokens only, and the extended cache.
+
+        With cache=None, idx (B, T) is a prompt, read at positions 0..T-1 exactly as `forward`
+        reads it (same logits, bit for bit); then each call gives ONE new token idx (B, 1) and
+        the cache of the t positions before it, and reads it at position t. A causal layer's
+        keys and values of earlier positions never change (they cannot see later ones), so
+        keeping them per layer makes a step cost one position instead of the whole prefix.
+        Returns (logits (B, T or 1, V), cache with the new positions' keys and values).
+
+        Positions are learned up to max_len only, so the cache cannot slide: past max_len it
+        raises ValueError (`generate` crops the context instead, recomputing everything).
+        For generation only: no dropout, no loss; call model.eval() first.
+        """
+        if self.training and self.config.dropout > 0:
+            raise RuntimeError("forward_step has no dropout (it is for generation): call "
+                               "model.eval() first")
+        if idx.dim() != 2 or (cache is not None and idx.shape[1] != 1):
+            raise ValueError(f"idx must be a prompt (B, T) without a cache, or one new token "
+                             f"(B, 1) with one; got {tuple(idx.shape)} and "
+                             f"{'a' if cache is not None else 'no'} cache")
+        t, T = self.cache_len(cache), idx.shape[1]
+        if t + T > self.config.max_len:
+            raise ValueError(f"position {t + T - 1} is past max_len = {self.config.max_len}: "
+                             "the model has no position embedding there and the cache cannot "
+                             "slide; start again from the last tokens, or use generate(), which "
+                             "crops the context")
+        pos = torch.arange(t, t + T, device=idx.device)          # (T,): the new positions
+        x = self.tok_emb(idx) + self.pos_emb(pos)                # (B, T, E) + (T, E)
+        new_cache: KVCache = []
+        for i, block in enumerate(self.blocks):
+            # Block.forward, with the attention's keys and values kept (read or extended)
+            h = block.ln1(x)
+            a, kv = block.attn.prefill(h) if cache is None else block.attn.step(h, cache[i])
+            x = block._feed_forward(x + a)
+            new_cache.append(kv)
+        return self.head(self.ln_f(x)), new_cache                # (B, T, V)
 
     def num_params(self) -> int:
         """Number of trainable parameters (the tied embedding/head weight counted once)."""

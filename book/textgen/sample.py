@@ -2,7 +2,8 @@
 `generate`, which extends a prompt one token at a time.
 
 The filters (`apply_temperature`, `top_k_filter`, `top_p_filter`) each return new logits;
-`sample_next` applies them in that order and draws from the softmax.
+`sample_next` applies them in that order and draws from the softmax. `generate_cached` is
+`generate` with a KV cache (`GPT.forward_step`), chapter 8's speed-up.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["apply_temperature", "generate", "greedy", "sample_next", "top_k_filter",
-           "top_p_filter"]
+__all__ = ["apply_temperature", "generate", "generate_cached", "greedy", "sample_next",
+           "top_k_filter", "top_p_filter"]
 
 
 def greedy(logits: torch.Tensor) -> torch.Tensor:
@@ -102,5 +103,55 @@ def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, temperatu
         else:
             nxt = sample_next(logits, temperature, top_k, top_p, generator)
         idx = torch.cat([idx, nxt], dim=1)  # (B, len + 1)
+    model.train(was_training)
+    return idx
+
+
+def _check_prompt(model: nn.Module, idx: torch.Tensor) -> None:
+    """ValueError unless idx is a LongTensor (B, T) of ids in the model's vocabulary."""
+    if idx.dim() != 2 or idx.dtype != torch.long:
+        raise ValueError(f"idx must be a LongTensor (B, T) of token ids; got {idx.dtype} "
+                         f"{tuple(idx.shape)} (wrap a prompt as torch.tensor([tok.encode(s)]))")
+    V = model.config.vocab_size
+    if idx.numel() and (idx.min() < 0 or idx.max() >= V):
+        raise ValueError(f"idx holds ids outside 0..{V - 1}: encode the prompt with the "
+                         "tokenizer the model was trained with")
+
+
+@torch.no_grad()
+def generate_cached(model: nn.Module, idx: torch.Tensor, max_new_tokens: int,
+                    temperature: float = 1.0, top_k: int | None = None,
+                    top_p: float | None = None, greedy: bool = False,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """`generate` with a KV cache (chapter 8): the same tokens, each step reading one token.
+
+    The prompt idx (B, T) is read once (`model.forward_step(idx)`), then each new token alone,
+    with the keys and values of every earlier position kept per layer; `generate` instead feeds
+    the whole context again at every step. The logits agree to float round-off, so greedy
+    decoding gives the same tokens. The context cannot slide past max_len (learned positions):
+    T + max_new_tokens − 1 ≤ max_len, else ValueError (`generate` crops instead).
+    """
+    _check_prompt(model, idx)
+    if not hasattr(model, "forward_step"):
+        raise TypeError(f"{type(model).__name__} has no forward_step (a KV cache): use generate")
+    if idx.shape[1] < 1:
+        raise ValueError("the prompt idx (B, T) needs at least one token (T >= 1)")
+    L = model.config.max_len
+    if idx.shape[1] + max_new_tokens - 1 > L:
+        raise ValueError(f"a prompt of {idx.shape[1]} tokens plus {max_new_tokens} new ones "
+                         f"runs past max_len = {L} (the last new token is not read, so at most "
+                         f"{L - idx.shape[1] + 1} here): ask for fewer, or use generate(), "
+                         "which crops the context to the last max_len tokens")
+    was_training = model.training
+    model.eval()
+    new, cache = idx, None
+    for _ in range(max_new_tokens):
+        logits, cache = model.forward_step(new, cache)  # (B, T or 1, V)
+        logits = logits[:, -1, :].float()               # (B, V): what comes next
+        if greedy:
+            new = logits.argmax(dim=-1, keepdim=True)   # (B, 1), as in generate
+        else:
+            new = sample_next(logits, temperature, top_k, top_p, generator)
+        idx = torch.cat([idx, new], dim=1)              # (B, len + 1)
     model.train(was_training)
     return idx

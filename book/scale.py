@@ -201,9 +201,9 @@ def flops_per_token(shape: TransformerShape, context: int | None = None, *,
     T = shape.max_len if context is None else context
     _positive(context=T)
     L, E = shape.num_layers, shape.num_heads * shape.head_dim
-    keys = T if not causal else T / 2  # keys one query sees, on average
-    return Flops(dense=2 * shape.params()["matmul_weights"],
-                 attention=round(2 * 2 * L * keys * E),
+    # q·k and weights·v: 2 x 2 T E per layer over all T keys; a causal query sees T/2 on average
+    attention = 2 * L * T * E if causal else 4 * L * T * E
+    return Flops(dense=2 * shape.params()["matmul_weights"], attention=attention,
                  head=2 * shape.embed_dim * shape.vocab_size)
 
 
@@ -231,7 +231,8 @@ def inference_memory(shape: TransformerShape, context: int, batch: int = 1,
 
 
 def _activation_bytes_per_layer(shape: TransformerShape, batch: int, context: int,
-                                value_bytes: int, recompute_attention: bool) -> int:
+                                value_bytes: int, recompute_attention: bool,
+                                dropout: bool) -> int:
     """Korthikanti et al. (2022), eq. 1, with the value size a parameter: of their
     s b h (34 + 5 a s / h) bytes for 16-bit values, 16 s b h + 2 a s^2 b are values (2 bytes
     each) and 2 s b h + a s^2 b are dropout masks (1 byte each)."""
@@ -240,12 +241,12 @@ def _activation_bytes_per_layer(shape: TransformerShape, batch: int, context: in
     values, masks = 16 * sbh, 2 * sbh
     if not recompute_attention:
         values, masks = values + 2 * as2b, masks + as2b
-    return values * value_bytes + masks
+    return values * value_bytes + (masks if dropout else 0)
 
 
 def training_memory(shape: TransformerShape, batch: int, context: int | None = None,
                     precision: str = "fp32", optimizer: str = "adamw", *,
-                    recompute_attention: bool = False) -> dict[str, int]:
+                    recompute_attention: bool = False, dropout: bool = True) -> dict[str, int]:
     """Bytes to train with `optimizer` on B sequences of T = context tokens, by what they hold.
 
     With N parameters:
@@ -262,6 +263,9 @@ def training_memory(shape: TransformerShape, batch: int, context: int | None = N
       grouped-query shapes. For fp32 the values double and the 1-byte dropout masks do
       not: s b h (66 + 9 a s / h). `recompute_attention=True` is their selective
       recomputation (FlashAttention's effect too): the a s^2 b terms go, 34 s b h remain;
+      `dropout=False` (no dropout, as in Llama or our CPU GPT) drops the masks' 2 s b h
+      (+ a s^2 b) bytes. Our GPT (fp32, no dropout, SDPA) keeps 16 s b h values per layer,
+      as this count says, plus a few numbers per position (tests/test_scale.py measures it);
     - logits: the fp32 log-probabilities (B, T, V) that cross-entropy keeps (autocast runs
       it in fp32), 4 B T V.
 
@@ -278,7 +282,7 @@ def training_memory(shape: TransformerShape, batch: int, context: int | None = N
     m = {"weights": w * N, "gradients": w * N,
          "optimizer": 4 * N * (OPTIMIZERS[optimizer] + int(mixed)),
          "activations": shape.num_layers * _activation_bytes_per_layer(
-             shape, batch, T, w, recompute_attention),
+             shape, batch, T, w, recompute_attention, dropout),
          "logits": 4 * batch * T * shape.vocab_size}
     m["total"] = sum(m.values())
     return m

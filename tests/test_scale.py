@@ -145,10 +145,33 @@ def test_training_memory_follows_its_formula():
     assert fp["activations"] == L * s * B * E * (66 + 9 * a * s // E)
     sel = scale.training_memory(shape, B, s, "bf16-mixed", recompute_attention=True)
     assert sel["activations"] == L * s * B * E * 34
+    no_drop = scale.training_memory(shape, B, s, "bf16-mixed", dropout=False)
+    assert no_drop["activations"] == L * s * B * E * (32 + 4 * a * s // E)  # masks gone
     sgd = scale.training_memory(shape, B, s, "fp32", "sgd")
     assert sgd["optimizer"] == 0
     # activations grow linearly in the batch
     assert scale.training_memory(shape, 2 * B, s)["activations"] == 2 * fp["activations"]
+
+
+def test_activation_estimate_matches_what_our_gpt_keeps():
+    """The bytes autograd keeps for one more block of our GPT (fp32, no dropout, SDPA, which
+    keeps no (T, T) weights) against the estimate's 16 s b h fp32 values per layer."""
+    B, T = 2, 32
+    idx = torch.randint(0, 64, (B, T), generator=torch.Generator().manual_seed(0))
+    kept = []
+    for L in (1, 2):
+        cfg = GPTConfig(vocab_size=64, max_len=T, num_layers=L, num_heads=4, embed_dim=64)
+        torch.manual_seed(0)
+        model = GPT(cfg)
+        params = sum(p.numel() * p.element_size() for p in model.parameters())
+        kept.append(cost.count(lambda model=model: model(idx)[0]).saved_bytes - params)
+    shape = scale.TransformerShape.from_config(cfg)
+    one = {L: scale.training_memory(replace(shape, num_layers=L), B, T, "fp32",
+                                    recompute_attention=True, dropout=False)["activations"]
+           for L in (1, 2)}
+    assert one[2] - one[1] == 16 * B * T * 64 * 4
+    # the rest is a few numbers per position (LayerNorm statistics, SDPA's logsumexp)
+    assert abs((kept[1] - kept[0]) - (one[2] - one[1])) < 0.01 * (one[2] - one[1])
 
 
 def test_inference_memory_is_weights_plus_cache():

@@ -33,7 +33,7 @@ LAYERS: list[set[str]] = [
     # profiling (profiling the course's own models)
     {"debugging", "runlog", "profiling"},
     # chapter 8, scale: scale (parameters, FLOPs, memory and training time from a model's shape)
-    {"scale"},
+    {"scale", "quantize"},
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]

@@ -11,6 +11,10 @@ dynamic int8 (`torch.ao.quantization.quantize_dynamic` of the same Linears, per-
 scales). For each: bytes of weights (`quantize.model_bytes`), the validation loss on 16 fixed
 batches of 16 windows (`estimate_loss`, seed 1234) and bits per character, and the median time
 of a forward pass of one batch (16 x 64), the four run in turn --repeats times, on one thread.
+
+Prints a table, then as its last line `<key> <fp32> <bf16> <int8> <torch_int8>` for the keys
+bytes_ratio (of float32's), bpc (bits per character) and time_ratio (median forward time over
+float32's), all on one line.
 """
 
 from __future__ import annotations
@@ -66,14 +70,19 @@ def main() -> None:
     base = statistics.median(times["float32"])
     print(f"{'model':22s} {'bytes':>9s} {'x fp32':>7s} {'val loss':>9s} {'bits/char':>9s} "
           f"{'forward ms':>10s} {'time / fp32':>11s}")
+    summary: dict[str, list[str]] = {"bytes_ratio": [], "bpc": [], "time_ratio": []}
     for name, m in models.items():
         loss = tg.estimate_loss(m, val_ids, batch_size=16, eval_iters=16)
         size, t = quantize.model_bytes(m), statistics.median(times[name])
+        summary["bytes_ratio"].append(f"{size / quantize.model_bytes(model):.3f}")
+        summary["bpc"].append(f"{tg.bits_per_char(loss):.4f}")
+        summary["time_ratio"].append(f"{t / base:.2f}")
         print(f"{name:22s} {size:9,d} {size / quantize.model_bytes(model):7.3f} {loss:9.4f} "
               f"{tg.bits_per_char(loss):9.4f} {t * 1e3:10.2f} {t / base:11.2f}")
     linears = [model.get_submodule(n).weight for n in quantize.quantizable_linears(model)]
     print(f"quantized Linear weights: {sum(w.numel() for w in linears):,d} of "
           f"{model.num_params():,d} parameters (the rest: embeddings, tied head, LayerNorms)")
+    print(" ".join(f"{key} {' '.join(values)}" for key, values in summary.items()))
 
 
 if __name__ == "__main__":

@@ -106,6 +106,47 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def descendants(pid: int, parents: Mapping[int, int]) -> list[int]:
+    """Every process below `pid` (children, their children, ...) given each process's parent
+    (`parents[child] = parent`), parents before their children."""
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(0), []):
+            if child not in found:
+                found.append(child)
+                todo.append(child)
+    return found
+
+
+def process_parents() -> dict[int, int]:
+    """Each running process's parent id, read from Linux's /proc (empty elsewhere)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (command) state ppid ...": the command may hold spaces and parentheses
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue                                 # the process ended while being read
+        parents[int(stat.parent.name)] = int(fields[1])
+    return parents
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL `pid` and every process below it. Its process group is not enough: torchrun
+    starts each rank in a session of its own, so killing the group leaves the ranks running
+    (until their rendezvous times out). The tree is read before anything is killed, since an
+    orphan's parent becomes process 1."""
+    for _ in range(2):                               # a second pass for late-started children
+        for p in [pid, *descendants(pid, process_parents())]:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
 # ---------------------------------------------------------------------------------- the ranks
 
 def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -240,11 +281,15 @@ def launch(steps: int = 2, batch_size: int = 8, timeout: float = 150.0,
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)          # torchrun and every rank it started
-        out, _ = proc.communicate()
+        wall = time.perf_counter() - t0
+        kill_tree(proc.pid)                          # torchrun and every rank it started
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:            # a survivor still holds the pipe
+            out = ""
         return (EXIT_TIMEOUT, (out or "") + f"\nthe run took longer than {timeout:.0f} s and "
                 "was killed (torchrun and all ranks): the machine may be busy; raise --timeout",
-                time.perf_counter() - t0)
+                wall)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         try:

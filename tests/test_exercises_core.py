@@ -863,3 +863,24 @@ def test_the_limit_scale_stretches_every_limit(monkeypatch: pytest.MonkeyPatch) 
     assert _check(slowish, cases, time_limit=0.1, quiet=True).reason == "too_slow"
     monkeypatch.setattr(runner, "LIMIT_SCALE", 10.0)  # what the grader does, with 3
     assert _check(slowish, cases, time_limit=0.1, quiet=True).passed
+
+
+def test_a_call_stopped_by_the_time_limit_is_judged_by_its_memory_first():
+    """A learner's call that allocates too much and is then stopped by the time limit (a loaded
+    machine) fails for its memory, the verdict a fast machine gives, not for its time."""
+    import time as time_module
+
+    from book.exercises import Case, checker
+
+    def hog(n):
+        big = np.ones((n, n))  # 8 n² bytes, allocated at once
+        time_module.sleep(30)  # then slow: the limit stops it
+        return big.sum()
+
+    @checker("hog", what="a sum without an n x n matrix")
+    def check_hog():
+        return [Case("big", (2000,), expected=float(2000 * 2000), max_memory=2**20,
+                     time_limit=0.5)]
+
+    result = check_hog(hog, quiet=True)
+    assert result.reason == "too_much_memory", result.reason

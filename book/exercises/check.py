@@ -101,14 +101,17 @@ def _run_case(
         limit *= runner.LIMIT_SCALE
     call = call_learner(fn, args, kwargs, limit=limit, measure_memory=case.max_memory is not None)
     printed.append((case, call.printed))
+    # Memory first, even for a call that the time limit stopped: what it had allocated by then is
+    # measured, and a call that builds an n × n matrix has done so long before the limit. So the
+    # verdict does not depend on how busy the machine is (a loaded one reached the limit first).
+    if case.max_memory is not None and (call.peak_memory or 0) > case.max_memory:
+        return messages.too_much_memory(call.peak_memory or 0, case.max_memory)
     if not call.finished:
         return messages.too_slow(limit, finished=False)
     if call.error is not None:
         return messages.raised(call.error, first_case=index == 0)
     if limit is not None and call.elapsed > limit:  # it ignored the interruption, or one C call
         return messages.too_slow(limit, finished=True, elapsed=call.elapsed)
-    if case.max_memory is not None and (call.peak_memory or 0) > case.max_memory:
-        return messages.too_much_memory(call.peak_memory or 0, case.max_memory)
     learner_inputs = (args, kwargs) if copied else None
     judged = call_learner(_judge, (fn, case, call.value, learner_inputs), limit=limit)
     if not judged.finished:

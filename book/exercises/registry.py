@@ -138,7 +138,7 @@ EXERCISES: list[Exercise] = [
     *_chapter(8, [
         ("ex-08-param-count", "Count a GPT's parameters", "gpt_params", "check_gpt_params", 15),
         ("ex-08-online-softmax", "Merge two blocks of an online softmax",
-         "merge_softmax_blocks", "check_merge_softmax_blocks", 25),
+         "merge_softmax_blocks", "check_merge_softmax_blocks", 20),
         ("ex-08-kv-cache", "The size of the KV cache",
          "kv_cache_bytes", "check_kv_cache_bytes", 10),
         ("ex-08-int8", "Int8 weights with one scale per row",

@@ -68,6 +68,7 @@ NOTEBOOKS = {
     5: "chapters/05_text_generation.ipynb",
     6: "chapters/06_applications.ipynb",
     7: "chapters/07_tools.ipynb",
+    8: "chapters/08_scale.ipynb",
 }
 
 EXERCISES: list[Exercise] = [
@@ -133,6 +134,17 @@ EXERCISES: list[Exercise] = [
          "leaks_future", "check_leaks_future", 20),
         ("ex-07-loss-curve", "Read a loss curve", "diagnose_loss_curve",
          "check_diagnose_loss_curve", 20),
+    ]),
+    *_chapter(8, [
+        ("ex-08-param-count", "Count a GPT's parameters", "gpt_params", "check_gpt_params", 15),
+        ("ex-08-online-softmax", "Merge two blocks of an online softmax",
+         "merge_softmax_blocks", "check_merge_softmax_blocks", 20),
+        ("ex-08-kv-cache", "The size of the KV cache",
+         "kv_cache_bytes", "check_kv_cache_bytes", 10),
+        ("ex-08-int8", "Int8 weights with one scale per row",
+         "quantize_int8", "check_quantize_int8", 20),
+        ("ex-08-int8", "Int8 weights with one scale per row",
+         "dequantize_int8", "check_dequantize_int8", 5),
     ]),
 ]
 

@@ -15,26 +15,21 @@ import pytest
 from book import scale
 from book.textgen import CPU_CONFIG, GPU_CONFIG, GPTConfig
 from book.widgets import ModelCostView
-from book.widgets.model_cost import default_models, our_models, shape_of
+from book.widgets.model_cost import costs, default_models, our_models, shape_of
 
 EXACT = 2 ** 53  # integers below this are exact in a JavaScript number
 
 
 def expected(s: dict) -> dict[str, int]:
-    """What book.scale says for the view's settings `s`, under the keys the view shows."""
+    """What book.scale says for the view's settings `s` (the widget module's `costs`), checked
+    here against book.scale called directly for two of its numbers."""
+    want = costs(s)
     shape = shape_of(s)
-    T, B = s["context"], s["batch"]
-    out = {f"params.{k}": v for k, v in shape.params().items()}
-    f = scale.flops_per_token(shape, T)
-    out |= {f"flops.{k}": getattr(f, k)
-            for k in ("dense", "attention", "head", "forward", "kaplan", "training")}
-    out |= {f"training.{k}": v for k, v in scale.training_memory(
-        shape, B, T, s["train_precision"], s["optimizer"],
-        recompute_attention=s["recompute_attention"], dropout=s["dropout"]).items()}
-    out |= {f"serving.{k}": v for k, v in
-            scale.inference_memory(shape, T, B, s["serve_precision"]).items()}
-    out["kv_cache_bytes_per_token"] = scale.kv_cache_bytes_per_token(shape, s["serve_precision"])
-    return out
+    assert want["params.total"] == shape.params()["total"]
+    assert want["training.total"] == scale.training_memory(
+        shape, s["batch"], s["context"], s["train_precision"], s["optimizer"],
+        recompute_attention=s["recompute_attention"], dropout=s["dropout"])["total"]
+    return want
 
 
 def assert_agree(got: dict, want: dict, what) -> None:
@@ -86,6 +81,22 @@ def test_settings_describe_the_chosen_preset():
     assert ModelCostView().settings["dropout"] is False  # our CPU GPT trains without dropout
     assert repr(v) == ("ModelCostView(8 presets; L=80, E=8192, nh=64, nkv=8, V=32000, T=4096, "
                        "B=4)")
+
+
+def test_costs_are_book_scales_numbers():
+    v = ModelCostView(preset="llama-2-7b", batch=2)
+    c = v.costs()
+    shape = scale.PUBLIC_MODELS["llama-2-7b"]
+    assert c["params.total"] == 6_738_415_616 == shape.params()["total"]
+    assert c["kv_cache_bytes_per_token"] == 524_288  # 2 L nkv hd x 2 bytes (bf16)
+    assert c["serving.kv_cache"] == 2 * 4096 * 524_288
+    assert c["flops.training"] == scale.flops_per_token(shape, 4096).training
+    assert c["training.logits"] == 4 * 2 * 4096 * 32000
+    assert c["training.optimizer"] == 8 * shape.params()["total"]  # fp32 AdamW: 2 moments
+    assert set(c) == {f"params.{k}" for k in shape.params()} | {
+        f"flops.{k}" for k in ("dense", "attention", "head", "forward", "kaplan", "training")} | {
+        f"training.{k}" for k in scale.training_memory(shape, 1)} | {
+        f"serving.{k}" for k in ("weights", "kv_cache", "total")} | {"kv_cache_bytes_per_token"}
 
 
 def test_other_models_can_be_the_presets():

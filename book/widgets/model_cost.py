@@ -19,11 +19,12 @@ from dataclasses import fields
 import anywidget
 import traitlets
 
+from book import scale
 from book.scale import OPTIMIZERS, PUBLIC_MODELS, TRAINING_PRECISIONS, TransformerShape
 from book.textgen import CPU_CONFIG, GPU_CONFIG, GPTConfig
 from book.widgets._base import _js_module, _stylesheet, _title
 
-__all__ = ["ModelCostView", "default_models", "our_models", "shape_of"]
+__all__ = ["ModelCostView", "costs", "default_models", "our_models", "shape_of"]
 
 MAX_PRESETS = 16
 # Labels of the presets this module knows; another shape is labelled by its name.
@@ -97,6 +98,25 @@ def shape_of(settings: dict) -> TransformerShape:
         tied=settings["tied"], positions=settings["positions"], bias=settings["bias"])
 
 
+def costs(settings: dict) -> dict[str, int]:
+    """What book.scale says for the view's settings, under the keys the page shows (and
+    model_cost.js's `costs` returns): "params.total", "flops.training", "training.activations",
+    "serving.kv_cache", "kv_cache_bytes_per_token", ..."""
+    shape, s = shape_of(settings), settings
+    T, B = s["context"], s["batch"]
+    out = {f"params.{k}": v for k, v in shape.params().items()}
+    f = scale.flops_per_token(shape, T)
+    out |= {f"flops.{k}": getattr(f, k)
+            for k in ("dense", "attention", "head", "forward", "kaplan", "training")}
+    out |= {f"training.{k}": v for k, v in scale.training_memory(
+        shape, B, T, s["train_precision"], s["optimizer"],
+        recompute_attention=s["recompute_attention"], dropout=s["dropout"]).items()}
+    out |= {f"serving.{k}": v for k, v in
+            scale.inference_memory(shape, T, B, s["serve_precision"]).items()}
+    out["kv_cache_bytes_per_token"] = scale.kv_cache_bytes_per_token(shape, s["serve_precision"])
+    return out
+
+
 def _choice(name: str, value: str, allowed) -> str:
     """`value` if it is one of `allowed`, else a ValueError that lists them."""
     if value not in allowed:
@@ -167,9 +187,12 @@ class ModelCostView(anywidget.AnyWidget):
         """The shape the sliders show now (in Jupyter, where the page syncs its state back)."""
         return shape_of(self.settings)
 
+    def costs(self) -> dict[str, int]:
+        """book.scale's numbers for the settings shown now (`costs(self.settings)`)."""
+        return costs(self.settings)
+
     def __repr__(self) -> str:  # a stable text form: no object ids (outputs are compared by nbval)
         s = self.settings
         return (f"ModelCostView({len(self.presets)} presets; L={s['num_layers']}, "
                 f"E={s['embed_dim']}, nh={s['num_heads']}, nkv={s['num_kv_heads']}, "
                 f"V={s['vocab_size']}, T={s['context']}, B={s['batch']})")
-

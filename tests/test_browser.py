@@ -321,8 +321,11 @@ def _widget_states(notebook: str, view: str) -> list[dict]:
     """The stored state of each `view` (a class name) a notebook shows, in the order of the page."""
     import json
 
-    nb = json.loads((Path(__file__).resolve().parent.parent / notebook).read_text("utf-8"))
-    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    path = Path(__file__).resolve().parent.parent / notebook
+    assert path.exists(), f"{notebook} is missing"
+    nb = json.loads(path.read_text("utf-8"))
+    widgets = nb["metadata"].get("widgets", {})  # none in a notebook not executed
+    state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     views = []
     for cell in nb["cells"]:
         for out in cell.get("outputs", []):

@@ -233,7 +233,8 @@ def test_view_matches_book_scale_as_the_controls_move(load, tmp_path):
     assert got["params.total"] == llama.params()["total"] == 68_976_648_192
     assert got["kv_cache_bytes_per_token"] == 2 * 80 * 8 * 128 * 2
     assert page.locator(".llm-cost-gqa").inner_text() == "GQA ×8"
-    assert "Llama 2 70B" in page.locator(".llm-cost-where").inner_text()
+    where = page.locator(".llm-cost-where").inner_text()
+    assert where == "69.0B parameters: the size of Llama 2 70B"
 
     # 2. Llama 2 7B with 8 KV heads instead of 32: the KV cache shrinks by 4
     page.click('button[data-preset="llama-2-7b"]')

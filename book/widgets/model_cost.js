@@ -370,8 +370,9 @@ function render({ model, el }) {
     // where the setting sits among the presets
     const below = presets.filter((x) => x.params <= p.total).sort((a, b) => b.params - a.params)[0];
     const above = presets.filter((x) => x.params > p.total).sort((a, b) => a.params - b.params)[0];
+    const times = (r) => (r < 1.005 ? "the size of" : `${r.toPrecision(3)} ×`);
     q(".llm-cost-where").textContent = `${count(p.total)} parameters: ` +
-      (below ? `${(p.total / below.params).toPrecision(3)} × ${below.label}` : `smaller than ${above.label}`) +
+      (below ? `${times(p.total / below.params)} ${below.label}` : `smaller than ${above.label}`) +
       (below && above ? `, ${(above.params / p.total).toPrecision(3)} × smaller than ${above.label}` : "");
   }
 

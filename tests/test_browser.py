@@ -175,18 +175,7 @@ def test_attention_view_selects_a_row_and_switches_heads_without_a_kernel(browse
 
 def _attention_views(notebook: str) -> list[dict]:
     """The stored state of each AttentionView a notebook shows, in the order of the page."""
-    import json
-
-    nb = json.loads((Path(__file__).resolve().parent.parent / notebook).read_text("utf-8"))
-    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    views = []
-    for cell in nb["cells"]:
-        for out in cell.get("outputs", []):
-            ref = out.get("data", {}).get("application/vnd.jupyter.widget-view+json")
-            model = state.get(ref["model_id"], {}).get("state", {}) if ref else {}
-            if model.get("_anywidget_id", "").endswith("AttentionView"):
-                views.append(model)
-    return views
+    return _widget_states(notebook, "AttentionView")
 
 
 def test_chapter_6_cross_attention_views_read_target_rows_over_source_columns(browser, site_url):
@@ -325,6 +314,77 @@ def test_next_token_view_reshapes_the_distribution_without_a_kernel(browser, sit
     view.locator('button[data-prompt="1"]').click()  # "To be, or not to b"
     assert view.locator(".llm-next-row").first.get_attribute("data-token") == "e"
     assert not log.problems
+    page.close()
+
+
+def _widget_states(notebook: str, view: str) -> list[dict]:
+    """The stored state of each `view` (a class name) a notebook shows, in the order of the page."""
+    import json
+
+    path = Path(__file__).resolve().parent.parent / notebook
+    assert path.exists(), f"{notebook} is missing"
+    nb = json.loads(path.read_text("utf-8"))
+    widgets = nb["metadata"].get("widgets", {})  # none in a notebook not executed
+    state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    views = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            ref = out.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            model = state.get(ref["model_id"], {}).get("state", {}) if ref else {}
+            if model.get("_anywidget_id", "").endswith(view):
+                views.append(model)
+    return views
+
+
+def test_chapter_8_cost_view_agrees_with_book_scale_without_a_kernel(browser, site, site_url):
+    """Chapter 8's cost calculator (book.widgets.ModelCostView) on the built page: the numbers it
+    shows for its first settings, for Llama 2 70B and for a grouped-query change equal
+    book.scale's, a bad combination is an error, and it fits a 390 px phone. Needs the view in
+    chapters/08_scale.ipynb (`ModelCostView(...)` as a cell's last line): fails without it."""
+    from book.widgets.model_cost import costs
+
+    views = _widget_states("chapters/08_scale.ipynb", "ModelCostView")
+    assert views, "chapters/08_scale.ipynb must show a ModelCostView (executed, state stored)"
+    state = views[0]
+    page, log = open_page(browser, f"{site_url}/chapters/08_scale.html", site_url)
+    page.wait_for_selector(".llm-cost .llm-cost-results", timeout=20000)
+    view = page.locator(".llm-cost").first
+
+    def check(settings: dict) -> None:
+        shown = view.locator(".llm-cost-v[data-value]").evaluate_all(
+            "vs => Object.fromEntries(vs.map((v) => [v.dataset.key, Number(v.dataset.value)]))")
+        want = costs(settings)
+        assert {"params.total", "flops.training", "training.total", "serving.total",
+                "kv_cache_bytes_per_token"} <= set(shown)
+        for key, value in shown.items():
+            assert value == pytest.approx(want[key], rel=1e-9), key
+
+    s = dict(state["settings"])
+    check(s)
+    preset = next(p for p in state["presets"] if p["name"] == "llama-2-70b")
+    view.locator('button[data-preset="llama-2-70b"]').click()
+    s |= {k: preset[k] for k in ("vocab_size", "embed_dim", "num_layers", "num_heads",
+                                 "num_kv_heads", "mlp_hidden", "mlp", "norm", "tied",
+                                 "positions", "bias")} | {"context": preset["max_len"]}
+    batch = view.locator('.llm-cost-slider[data-key="batch"]')
+    batch.fill(str(state["choices"]["batch"].index(8)))
+    view.locator('button[data-option="train_precision"][data-value="bf16-mixed"]').click()
+    view.locator('button[data-option="recompute_attention"][data-value="true"]').click()
+    s |= {"batch": 8, "train_precision": "bf16-mixed", "recompute_attention": True}
+    check(s)
+    assert view.locator('h4 .llm-cost-v[data-key="params.total"]').inner_text() == "69.0B"
+    view.locator(".llm-cost-nkv").select_option("64")  # no grouping: a KV cache 8 x larger
+    s["num_kv_heads"] = 64
+    check(s)
+    heads = view.locator('.llm-cost-slider[data-key="num_heads"]')
+    heads.fill(str(state["choices"]["num_heads"].index(60)))  # 8192 / 60 is not whole
+    assert "not a multiple of the heads nh = 60" in view.locator(".llm-cost-error").inner_text()
+    assert not log.problems, log.problems
+    page.close()
+    page, log = _phone_page(browser, site_url, "chapters/08_scale.html")
+    card = page.wait_for_selector(".llm-cost", timeout=20000).bounding_box()
+    assert card["x"] >= 0 and card["x"] + card["width"] <= 390
+    assert not log.problems, log.problems
     page.close()
 
 

@@ -22,6 +22,7 @@ from book.widgets import (
     EmbeddingView,
     LookupView,
     LSTMGateView,
+    ModelCostView,
     NextTokenView,
     SoftmaxView,
 )
@@ -279,11 +280,12 @@ def _views() -> dict:
                                    {"A": [[("b", 0.5), ("z", 0.1)], []], "B": [[], []]},
                                    title="t", selected="a"),
         "lookup": LookupView([[1, 0], [0, 1]], [1, 2], title="t"),
+        "model_cost": ModelCostView(preset="llama-2-70b", title="t"),
     }
 
 
 VIEW_NAMES = ["softmax", "nexttoken", "attention", "lstm", "boundary", "descent", "embedding",
-              "lookup"]
+              "lookup", "model_cost"]
 
 
 @pytest.mark.parametrize("name", VIEW_NAMES)

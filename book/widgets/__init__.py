@@ -12,6 +12,7 @@ from book.widgets.descent import DescentView
 from book.widgets.embedding import EmbeddingView
 from book.widgets.lookup import LookupView
 from book.widgets.lstm_gates import LSTMGateView
+from book.widgets.model_cost import ModelCostView
 from book.widgets.nexttoken import NextTokenView
 from book.widgets.softmax import SoftmaxView
 
@@ -22,6 +23,7 @@ __all__ = [
     "EmbeddingView",
     "LSTMGateView",
     "LookupView",
+    "ModelCostView",
     "NextTokenView",
     "SoftmaxView",
 ]

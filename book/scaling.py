@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +36,10 @@ from book import env
 from book import textgen as tg
 from book.scale import TransformerShape, flops_per_token, param_count
 
-__all__ = ["COLUMNS", "ISOFLOP_BUDGETS", "LIVE_SIZES", "SIZES", "TRAIN_SETTINGS",
+__all__ = ["COLUMNS", "ISOFLOP_GRID", "LIVE_SIZES", "SIZES", "SIZE_SWEEP", "TRAIN_SETTINGS",
            "IsoFLOPFit", "Parabola", "PowerLawFit", "ScalingData", "Size", "fit_isoflop",
            "fit_parabola", "fit_power_law", "isoflop_plan", "live_sweep", "load_data",
-           "model_cost", "plot_sweep", "read_csv", "train_size", "write_csv"]
+           "model_cost", "peak_lr", "plot_sweep", "read_csv", "sizes", "train_size", "write_csv"]
 
 # one row per trained model, in the CSV and in what train_size returns
 COLUMNS = ("sweep", "size", "embed_dim", "layers", "heads", "N", "N_total", "tokens", "flops",
@@ -48,9 +48,12 @@ INT_COLUMNS = {"embed_dim", "layers", "heads", "N", "N_total", "tokens", "steps"
 FLOAT_COLUMNS = {"flops", "val_loss", "train_loss", "seconds"}
 
 # How every model trains: chapter 5's CPU recipe (AdamW, warm-up then cosine to the last step,
-# clipping) with one learning rate for all sizes, no dropout, no evaluation during training.
-TRAIN_SETTINGS: dict = dict(batch_size=16, max_len=64, lr=3e-3, min_lr=3e-4, warmup_iters=30,
-                            weight_decay=0.1, beta2=0.99, grad_clip=1.0)
+# clipping), no dropout, no evaluation during training. The peak learning rate is `lr` at width
+# `lr_width` and scales as 1 / embed_dim (as muP prescribes for Adam's hidden weights), capped
+# at `max_lr`: on 990 steps the 32-wide model reached 2.17 at 1e-2 against 2.31 at 3e-3, while
+# the 64-wide one on 147 steps did best at 3e-3 (2.52; 2.63 at 1e-2). min_lr = peak / 10.
+TRAIN_SETTINGS: dict = dict(batch_size=16, max_len=64, lr=3e-3, lr_width=64, max_lr=1e-2,
+                            warmup_iters=30, weight_decay=0.1, beta2=0.99, grad_clip=1.0)
 
 
 @dataclass(frozen=True)
@@ -70,23 +73,38 @@ class Size:
 
 
 def sizes(pairs: Iterable[tuple[int, int]], head_dim: int = 16) -> list[Size]:
-    """A family from (embed_dim, num_layers) pairs, heads of `head_dim` features each."""
+    """A family from (embed_dim, num_layers) pairs: embed_dim // head_dim heads (at least one,
+    so a width below head_dim has one head of its width)."""
     family = []
     for E, L in pairs:
-        if E <= 0 or L <= 0 or E % head_dim:
+        heads = max(1, E // head_dim)
+        if E <= 0 or L <= 0 or E % heads:
             raise ValueError(f"embed_dim {E} and num_layers {L} must be positive and embed_dim "
-                             f"a multiple of head_dim = {head_dim}")
-        family.append(Size(f"E{E}-L{L}", E, L, E // head_dim))
+                             f"a multiple of head_dim = {head_dim} (or smaller than it)")
+        family.append(Size(f"E{E}-L{L}", E, L, heads))
     return family
 
 
-# N from 3.2k to 0.79M (x 245); the benchmark's size sweep and IsoFLOP grid pick from these
-SIZES: list[Size] = sizes([(16, 1), (32, 1), (32, 2), (48, 2), (64, 2), (64, 4), (96, 3),
-                           (128, 4)])
+def peak_lr(size: Size, settings: dict | None = None) -> float:
+    """The peak learning rate of `size`: lr x lr_width / embed_dim, at most max_lr."""
+    s = {**TRAIN_SETTINGS, **(settings or {})}
+    return min(s["max_lr"], s["lr"] * s["lr_width"] / size.embed_dim)
+
+
+# N from 0.8k to 0.79M; the benchmark's size sweep and IsoFLOP grid pick from these
+SIZES: list[Size] = sizes([(8, 1), (16, 1), (16, 2), (32, 1), (32, 2), (48, 2), (64, 2),
+                           (64, 4), (96, 3), (128, 4)])
+_BY_NAME = {s.name: s for s in SIZES}
 # the notebook's live run: N from 3.2k to 0.10M (x 31)
 LIVE_SIZES: list[Size] = sizes([(16, 1), (32, 1), (32, 2), (48, 2), (64, 2)])
-# FLOP budgets of the benchmark's IsoFLOP sweep on one CPU thread
-ISOFLOP_BUDGETS: tuple[float, ...] = (1e11, 3e11, 1e12)
+# The benchmark's size sweep: N from 3.1k to 0.79M (x 252), at one fixed number of steps
+SIZE_SWEEP: list[Size] = [_BY_NAME[n] for n in ("E16-L1", "E32-L1", "E32-L2", "E48-L2", "E64-L2",
+                                                 "E96-L3", "E128-L4")]
+# The benchmark's IsoFLOP sweep on one CPU thread: budget (FLOPs) -> the sizes trained with it,
+# six per budget, the window sliding up with the budget. A trial run found the optimum at the
+# smallest sizes (below 12k at 3e11 FLOPs), hence windows that start at 0.8k-3k.
+ISOFLOP_GRID: dict[float, list[Size]] = {
+    3e10: SIZES[0:6], 1e11: SIZES[0:6], 3e11: SIZES[1:7]}
 
 
 @dataclass
@@ -129,7 +147,7 @@ def train_size(size: Size, data: ScalingData, *, tokens: int | None = None,
 
     train_loss is the mean batch loss over the last tenth of the steps (the model is still
     moving, so it is a little above the loss at the end). `settings` overrides keys of
-    TRAIN_SETTINGS.
+    TRAIN_SETTINGS; the peak learning rate is `peak_lr(size, settings)`.
     """
     s = {**TRAIN_SETTINGS, **(settings or {})}
     unknown = set(s) - set(TRAIN_SETTINGS)
@@ -149,7 +167,8 @@ def train_size(size: Size, data: ScalingData, *, tokens: int | None = None,
         raise ValueError(f"the validation set has {len(data.val_ids)} tokens; it needs more "
                          f"than max_len = {T}")
     cost = model_cost(size, data.vocab_size, T)
-    cfg = tg.TrainConfig(batch_size=B, max_iters=steps, lr=s["lr"], min_lr=s["min_lr"],
+    lr = peak_lr(size, s)
+    cfg = tg.TrainConfig(batch_size=B, max_iters=steps, lr=lr, min_lr=lr / 10,
                          warmup_iters=min(s["warmup_iters"], steps // 10),
                          weight_decay=s["weight_decay"], beta2=s["beta2"],
                          grad_clip=s["grad_clip"], eval_interval=0, eval_iters=0, seed=seed)
@@ -322,15 +341,16 @@ def fit_isoflop(rows: Sequence[dict], sweep: str = "isoflop") -> IsoFLOPFit:
                       np.array([p.inside for p in parabolas]), a, b, parabolas)
 
 
-def isoflop_plan(budgets: Sequence[float], family: Sequence[Size], vocab_size: int,
+def isoflop_plan(grid: Mapping[float, Sequence[Size]], vocab_size: int,
                  max_len: int | None = None, batch_size: int | None = None
                  ) -> list[tuple[float, Size, int]]:
-    """(budget, size, steps) for each budget and size: the whole steps of batch_size x max_len
-    tokens that spend the budget at that size's training FLOPs per token (at least one)."""
+    """(budget, size, steps) for each budget of `grid` and each of its sizes: the whole steps
+    of batch_size x max_len tokens that spend the budget at that size's training FLOPs per
+    token (at least one)."""
     T = max_len or TRAIN_SETTINGS["max_len"]
     B = batch_size or TRAIN_SETTINGS["batch_size"]
     plan = []
-    for C in budgets:
+    for C, family in grid.items():
         if C <= 0:
             raise ValueError(f"budgets must be positive FLOP counts; got {C}")
         for s in family:
@@ -341,7 +361,7 @@ def isoflop_plan(budgets: Sequence[float], family: Sequence[Size], vocab_size: i
 
 # --- the live run and the CSV ---
 
-def live_sweep(family: Sequence[Size] | None = None, steps: int = 150,
+def live_sweep(family: Sequence[Size] | None = None, steps: int = 300,
                val_tokens: int = 8192, data: ScalingData | None = None, seed: int = 0,
                settings: dict | None = None) -> list[dict]:
     """The notebook's live size sweep: each size of `family` (default LIVE_SIZES, N from 3.2k

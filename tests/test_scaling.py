@@ -92,11 +92,14 @@ def test_fit_isoflop_needs_two_budgets():
 
 
 def test_isoflop_plan_spends_each_budget():
-    plan = sc.isoflop_plan([1e11, 1e12], sc.SIZES[:3], vocab_size=65)
+    plan = sc.isoflop_plan({1e11: sc.SIZES[:3], 1e12: sc.SIZES[1:4]}, vocab_size=65)
     assert len(plan) == 6
     for C, size, steps in plan:
         fpt = sc.model_cost(size, 65, 64)["flops_per_token"]
         assert steps * 16 * 64 * fpt == pytest.approx(C, rel=0.05)
+    assert [s.name for C, s, _ in plan if C == 1e12] == [s.name for s in sc.SIZES[1:4]]
+    for C, family in sc.ISOFLOP_GRID.items():  # the benchmark's grid: >= 4 sizes per budget
+        assert len(family) >= 4
 
 
 def test_model_cost_uses_book_scale_counts():
@@ -183,4 +186,7 @@ def test_train_size_is_repeatable_and_checks_its_arguments():
     with pytest.raises(ValueError, match="unknown settings"):
         sc.train_size(size, data, steps=1, settings={"lrate": 1.0})
     with pytest.raises(ValueError, match="multiple of head_dim"):
-        sc.sizes([(20, 1)])
+        sc.sizes([(50, 1)])  # 3 heads do not divide 50
+    assert [s.num_heads for s in sc.sizes([(8, 1), (48, 2)])] == [1, 3]
+    assert sc.peak_lr(sc.sizes([(64, 1)])[0]) == pytest.approx(sc.TRAIN_SETTINGS["lr"])
+    assert sc.peak_lr(sc.sizes([(8, 1)])[0]) == sc.TRAIN_SETTINGS["max_lr"]

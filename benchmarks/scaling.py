@@ -23,6 +23,7 @@ import time
 T0 = time.perf_counter()
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import platform  # noqa: E402
 import shlex  # noqa: E402
 import sys  # noqa: E402
@@ -109,6 +110,8 @@ def main() -> None:
         "train": f"{settings}, seed {args.seed}; peak lr = min(max_lr, lr x lr_width / "
                  "embed_dim); flops = tokens x book.scale.flops_per_token(...).training",
         "wall_s": f"{wall:.0f}",
+        "load": "load average (1, 5, 15 min) at the end: "
+                + ", ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
     sc.write_csv(args.out, rows, header)
     print(f"wrote {len(rows)} rows to {args.out}")

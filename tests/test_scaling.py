@@ -190,3 +190,15 @@ def test_train_size_is_repeatable_and_checks_its_arguments():
     assert [s.num_heads for s in sc.sizes([(8, 1), (48, 2)])] == [1, 3]
     assert sc.peak_lr(sc.sizes([(64, 1)])[0]) == pytest.approx(sc.TRAIN_SETTINGS["lr"])
     assert sc.peak_lr(sc.sizes([(8, 1)])[0]) == sc.TRAIN_SETTINGS["max_lr"]
+
+
+def test_plot_sweep_has_title_labels_and_log_axes():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    rows = [_row(i) for i in range(3)]
+    fit = sc.fit_power_law([r["N"] for r in rows], [r["val_loss"] for r in rows])
+    ax = sc.plot_sweep(rows, fit)
+    assert ax.get_title() and "N" in ax.get_xlabel() and "loss" in ax.get_ylabel()
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert len(ax.lines) == 2  # the points and the fitted law
+    matplotlib.pyplot.close(ax.figure)

@@ -202,3 +202,19 @@ def test_plot_sweep_has_title_labels_and_log_axes():
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert len(ax.lines) == 2  # the points and the fitted law
     matplotlib.pyplot.close(ax.figure)
+
+
+def test_the_committed_sweep_has_the_promised_shape():
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "results" / "scaling.csv"
+    header, rows = sc.read_csv(path)
+    assert header["command"].startswith("python benchmarks/scaling.py")
+    size = [r for r in rows if r["sweep"] == "size"]
+    assert len(size) >= 5 and max(r["N"] for r in size) / min(r["N"] for r in size) >= 30
+    assert len({r["tokens"] for r in size}) == 1  # one token budget for every size
+    iso = sc.fit_isoflop(rows)
+    assert len(iso.budgets) >= 3 and all(len(p.coeffs) == 3 for p in iso.parabolas)
+    assert sum(r["sweep"] == "isoflop" for r in rows) >= 4 * len(iso.budgets)
+    fit = sc.fit_power_law([r["N"] for r in size], [r["val_loss"] for r in size])
+    assert 0 < fit.alpha and 0 <= fit.E < min(r["val_loss"] for r in size)

@@ -34,6 +34,7 @@ LAYERS: list[set[str]] = [
     {"debugging", "runlog", "profiling"},
     # chapter 8, scale: scale (parameters, FLOPs, memory and training time from a model's shape)
     {"scale", "quantize"},
+    {"scaling"},  # chapter 8: scaling laws fitted to a family of small GPTs (counts with scale)
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]

@@ -296,17 +296,18 @@ def char_class(c: str) -> str:
 
 def head_ablation_experiment(text: str, model: dict, train: dict, steps: int, seed: int = 0,
                              val_chars: int | None = None, max_offset: int = 4,
-                             focus: tuple[int, int] | None = None) -> dict:
+                             focus: tuple[int, int] | None = None, prev_min: float = 0.2
+                             ) -> dict:
     """Train a GPT, find its most previous-token head, ablate each head in turn.
 
     Returns {"offsets": `offset_attention` (L, nh, D + 1) on validation windows, "focus": the
     head (layer, head) with the most weight on offset 1 (or the one given), "base": the clean
     validation loss, "ablated": (L, nh) loss with each head ablated alone, "all_prev": loss with
-    every head whose largest mean weight is on offset 1 ablated together (and "prev_heads",
-    their list), "by_class": {class: (count, mean loss rise)} of the focus head's ablation, by the
-    class (`char_class`) of the PREVIOUS character, the one such a head reads; "by_char": the
-    same per previous character; "seconds"}. val_chars: the first that many characters of
-    the validation split (None: all).
+    every head whose largest mean weight, at least prev_min, is on offset 1 ablated together
+    (and "prev_heads", their list), "by_class": {class: (count, mean loss rise)} of the focus
+    head's ablation, by the class (`char_class`) of the PREVIOUS character, the one such a
+    head reads; "by_char": the same per previous character; "seconds"}. val_chars: the first
+    that many characters of the validation split (None: all).
     """
     start = time.perf_counter()
     train_text, val_text, tok = _split(text)
@@ -329,8 +330,10 @@ def head_ablation_experiment(text: str, model: dict, train: dict, steps: int, se
             ablated[l, h] = losses.mean()
             if (l, h) == focus:
                 focus_losses = losses
-    # every head whose favourite offset is 1: together they may do what one of them cannot
-    prev_heads = [(l, h) for l in range(L) for h in range(nh) if offsets[l, h].argmax() == 1]
+    # every head whose favourite offset is 1, with at least prev_min of its weight there
+    # (a head spread evenly over 64 keys has ~0.03): together they may do what one cannot
+    prev_heads = [(l, h) for l in range(L) for h in range(nh)
+                  if offsets[l, h].argmax() == 1 and offsets[l, h, 1] >= prev_min]
     with ablate_heads(gpt, prev_heads):
         all_prev = token_losses(gpt, val_ids)[0].mean().item()
     # the character one position back (what a previous-token head reads): the input before,

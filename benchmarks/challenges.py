@@ -26,6 +26,7 @@ import argparse
 import csv
 import datetime
 import math
+import os
 import platform
 import statistics
 import sys
@@ -38,7 +39,7 @@ from book import challenges as ch
 from book import data
 
 
-def write_csv(path: Path, rows: list[dict], seconds: float) -> None:
+def write_csv(path: Path, rows: list[dict], seconds: float, cpu_seconds: float) -> None:
     """rows as CSV, after comment lines saying how they were made."""
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
@@ -46,7 +47,8 @@ def write_csv(path: Path, rows: list[dict], seconds: float) -> None:
     with path.open("w", newline="") as f:
         f.write(f"# command: python {' '.join(sys.argv)}\n")
         f.write(f"# device: cpu ({cpu}), {torch.get_num_threads()} thread(s); this experiment "
-                f"took {seconds:.0f} s\n")
+                f"took {seconds:.0f} s wall, {cpu_seconds:.0f} s of CPU, load average "
+                f"{os.getloadavg()[0]:.1f} at the end\n")
         f.write(f"# torch: {torch.__version__}, Python {platform.python_version()}\n")
         f.write(f"# date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n")
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -75,7 +77,7 @@ def run_noise(text: str, s: dict, summary: dict) -> list[dict]:
         # would lose -log2(1 - f) bits on clean text: the cost of the noise in the output alone
         print(f"  {f:.0%} noise: mean {statistics.mean(bpc):.3f} bits/char{spread}, "
               f"+{statistics.mean(rise):.3f} over clean, paired by seed (output noise alone "
-              f"would cost at most {-math.log2(1 - f) if f < 1 else math.inf:.3f})")
+              f"would cost at most {0.0 - math.log2(1 - f) if f < 1 else math.inf:.3f})")
         summary[f"noise_bpc_{round(f * 100)}"] = f"{statistics.mean(bpc):.3f}"
     return rows
 
@@ -158,7 +160,7 @@ def main() -> None:
     summary: dict = {}
     start_all = time.perf_counter()
     for name in args.only:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         if name == "noise":
             tables = {"noise": [fmt(r) for r in run_noise(text, settings[name], summary)]}
         elif name == "memorisation":
@@ -167,15 +169,17 @@ def main() -> None:
         else:
             heads, chars = run_heads(text, settings[name], summary)
             tables = {"heads": heads, "heads_chars": chars}
-        seconds = time.perf_counter() - start
-        summary[f"{name}_s"] = f"{seconds:.1f}"
-        print(f"[{name}: {seconds:.1f} s]\n")
+        # CPU time too: on a shared machine the wall time depends on the other processes
+        seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        summary[f"{name}_s"], summary[f"{name}_cpu_s"] = f"{seconds:.1f}", f"{cpu:.1f}"
+        print(f"[{name}: {seconds:.1f} s wall, {cpu:.1f} s CPU]\n")
         if args.csv is not None:
             args.csv.mkdir(parents=True, exist_ok=True)
             for table, rows in tables.items():
                 suffix = "" if args.size == "benchmark" else "_notebook"
-                write_csv(args.csv / f"challenges_{table}{suffix}.csv", rows, seconds)
+                write_csv(args.csv / f"challenges_{table}{suffix}.csv", rows, seconds, cpu)
     summary["total_s"] = f"{time.perf_counter() - start_all:.1f}"
+    summary["load_avg"] = f"{os.getloadavg()[0]:.1f}"
     print("challenges " + " ".join(f"{k}={v}" for k, v in summary.items()))
 
 

@@ -42,7 +42,7 @@ NOTEBOOK: dict = {
     "memorisation": dict(model=_SMALL, train=_RECIPE, slice_chars=2000,
                          checkpoints=(100, 300, 600, 900), prompt_len=32, cont_len=32,
                          num_prompts=64, seed=0),
-    "heads": dict(model=_SMALL, train=_RECIPE, steps=1200, seed=0, val_chars=32_768),
+    "heads": dict(model=_SMALL, train=_RECIPE, steps=1000, seed=0, val_chars=16_384),
 }
 BENCHMARK: dict = {
     "noise": dict(model=_SMALL, train=_RECIPE, steps=1000, fractions=(0.0, 0.1, 0.3),

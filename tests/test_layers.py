@@ -32,8 +32,9 @@ LAYERS: list[set[str]] = [
     # checks, loss-curve verdicts), runlog (TensorBoard event files written and read back),
     # profiling (profiling the course's own models)
     {"debugging", "runlog", "profiling"},
-    # chapter 8, scale: scale (parameters, FLOPs, memory and training time from a model's shape)
-    {"scale", "quantize"},
+    # chapter 8, scale: scale (parameters, FLOPs, memory and training time from a model's shape);
+    # challenges (data noise, memorisation, head ablation on chapter 5's GPT)
+    {"scale", "quantize", "challenges"},
     {"scaling"},  # chapter 8: scaling laws fitted to a family of small GPTs (counts with scale)
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels

@@ -88,10 +88,13 @@ class TransformerShape:
 
     @classmethod
     def from_config(cls, cfg: GPTConfig) -> TransformerShape:
-        """The shape of our `GPT(cfg)`: learned positions, tied head, GELU MLP of 4 E,
-        LayerNorm, biases as cfg.bias says (chapter 5's `book.textgen.GPT`)."""
+        """The shape of our `GPT(cfg)` (chapter 5's `book.textgen.GPT`): tied head, biases as
+        cfg.bias says, and cfg's block options (by default learned positions, LayerNorm, a
+        GELU MLP of 4 E, multi-head attention)."""
         return cls(vocab_size=cfg.vocab_size, max_len=cfg.max_len, embed_dim=cfg.embed_dim,
-                   num_layers=cfg.num_layers, num_heads=cfg.num_heads, bias=cfg.bias)
+                   num_layers=cfg.num_layers, num_heads=cfg.num_heads,
+                   num_kv_heads=cfg.num_kv_heads, mlp_hidden=cfg.mlp_hidden, mlp=cfg.mlp,
+                   norm=cfg.norm, positions=cfg.positions, bias=cfg.bias)
 
     @property
     def head_dim(self) -> int:

@@ -199,6 +199,12 @@ def flops_per_token(shape: TransformerShape, context: int | None = None, *,
       `FlopCounterMode` counts for SDPA (the PaLM MFU convention, and `GPT.flops_per_token`'s);
     - head = 2 E V, the logits (tied or not: a tied head is still a product).
 
+    SwiGLU's third matrix and grouped-query attention's smaller k and v projections enter
+    through N_matmul; the attention term stays 2 x 2 T nh hd, since GQA shares keys and values
+    among query heads but every query head still scores every key. RoPE and RMSNorm are
+    elementwise, O(E) per token, left out like LayerNorm (tests/test_scale.py checks all of this
+    against `FlopCounterMode` for every combination of our GPT's options).
+
     The token and position embeddings are lookups: no FLOPs.
     """
     T = shape.max_len if context is None else context

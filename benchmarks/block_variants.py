@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import os
 import platform
 import shlex
 import sys
@@ -46,7 +47,7 @@ def main() -> None:
                    help="BENCH_CONFIG (default) or the chapter's LIVE_CONFIG")
     p.add_argument("--max-iters", type=int, default=None, help="training steps per run")
     p.add_argument("--threads", type=int, default=1, help="torch's intra-op threads")
-    p.add_argument("--csv", type=Path, default=CSV, help="where to write the runs ('' = nowhere)")
+    p.add_argument("--csv", default=str(CSV), help="where to write the runs ('' = nowhere)")
     args = p.parse_args()
     t0 = time.perf_counter()
 
@@ -61,7 +62,8 @@ def main() -> None:
     train_ids, val_ids = torch.tensor(tok.encode(train_text)), torch.tensor(tok.encode(val_text))
     model = {"vocab_size": tok.vocab_size, **recipe["model"]}
     machine = (f"Python {platform.python_version()} | torch {torch.__version__} | device cpu "
-               f"({platform.processor() or platform.machine()}) | {torch.get_num_threads()} "
+               f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores, load "
+               f"average {os.getloadavg()[0]:.1f} at the start) | {torch.get_num_threads()} "
                "thread(s)")
     print(f"{machine}; GPT {recipe['model']}, train {train}, seeds {args.seeds}")
 
@@ -78,11 +80,11 @@ def main() -> None:
     wall = time.perf_counter() - t0
     print(f"whole sweep: {wall / 60:.1f} min")
 
-    if str(args.csv):
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
+    if args.csv:
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         with open(args.csv, "w", newline="") as f:
-            f.write(f"# command: python benchmarks/block_variants.py "
-                    f"{shlex.join(sys.argv[1:])}\n")
+            command = shlex.join(["python", "benchmarks/block_variants.py", *sys.argv[1:]])
+            f.write(f"# command: {command}\n")
             f.write(f"# date: {datetime.date.today().isoformat()}\n")
             f.write(f"# machine: {machine}; whole sweep {wall / 60:.1f} min\n")
             f.write(f"# model: {recipe['model']}; train: {train}; val_loss in nats on the "

@@ -4,8 +4,14 @@ live comparison of the variants (book.textgen.variants)."""
 
 from __future__ import annotations
 
+import csv
 import itertools
 import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +22,9 @@ from book.np_nn import TransformerBlock
 from book.textgen import variants as bv
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+ROOT = Path(__file__).resolve().parent.parent
+MIRROR = Path(os.environ.get("LLM_BOOK_DATA") or "/work/shared/data")
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,3 +313,24 @@ def test_compare_block_variants_on_a_tiny_config():
     with pytest.raises(ValueError, match="unknown variants"):
         bv.compare_block_variants(ids, ids, model, train, variants=("alibi",))
 
+
+
+@pytest.mark.skipif(not (MIRROR / "tinyshakespeare" / "input.txt").is_file(),
+                    reason=f"no local mirror of tinyshakespeare at {MIRROR}")
+def test_benchmark_writes_its_csv_and_last_line(tmp_path):
+    out_csv = tmp_path / "runs.csv"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "block_variants.py"), "--config", "live",
+           "--max-iters", "3", "--seeds", "0", "--variants", "gpt2", "llama", "--csv",
+           str(out_csv)]
+    env = {**os.environ, "LLM_BOOK_DATA": str(MIRROR), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"gpt2 (\d+\.\d{4}) llama (\d+\.\d{4})", last), last
+    lines = out_csv.read_text().splitlines()
+    assert lines[0].startswith("# command: python benchmarks/block_variants.py --config live")
+    assert lines[1].startswith("# date: ") and "torch " in lines[2] and "thread" in lines[2]
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    assert [r["variant"] for r in rows] == ["gpt2", "llama"]
+    assert all(3.0 < float(r["val_loss"]) < math.log(65) + 0.3 for r in rows)  # 3 steps

@@ -64,6 +64,27 @@ def test_rope_keeps_norms_and_scores_depend_only_on_the_offset():
     assert torch.equal(whole, one_by_one)
 
 
+def test_rope_keeps_the_dtype_and_runs_under_bf16_autocast():
+    """On CUDA `train` runs in bf16 autocast: q and k come out of in_proj as bf16 while the
+    angles are float32; the turned q, k must stay bf16 like v (SDPA wants one dtype)."""
+    x = torch.randn(2, 2, 5, 8, generator=torch.Generator().manual_seed(0))
+    turned = torch_nn.rotary(x.bfloat16(), 3)
+    assert turned.dtype == torch.bfloat16
+    torch.testing.assert_close(turned.float(), torch_nn.rotary(x, 3), rtol=2e-2, atol=2e-2)
+    torch.manual_seed(0)
+    model = tg.GPT(tg.GPTConfig(vocab_size=11, max_len=8, num_layers=1, num_heads=2,
+                                embed_dim=16, positions="rope", norm="rmsnorm", mlp="swiglu",
+                                mlp_hidden=40, num_kv_heads=1))
+    idx = torch.randint(11, (2, 8))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits, loss = model(idx, idx)
+    loss.backward()
+    assert logits.dtype == torch.bfloat16 and torch.isfinite(loss)
+    with torch.no_grad():
+        want = model(idx)[0]
+    torch.testing.assert_close(logits.float(), want, rtol=0.1, atol=0.05)
+
+
 def test_rope_attention_sees_relative_positions_only():
     """Attention with RoPE: prefill + step = forward, forward_with_weights = forward, and the
     order of earlier positions matters (without RoPE the last position sees them as a set)."""

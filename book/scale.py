@@ -88,10 +88,13 @@ class TransformerShape:
 
     @classmethod
     def from_config(cls, cfg: GPTConfig) -> TransformerShape:
-        """The shape of our `GPT(cfg)`: learned positions, tied head, GELU MLP of 4 E,
-        LayerNorm, biases as cfg.bias says (chapter 5's `book.textgen.GPT`)."""
+        """The shape of our `GPT(cfg)` (chapter 5's `book.textgen.GPT`): tied head, biases as
+        cfg.bias says, and cfg's block options (by default learned positions, LayerNorm, a
+        GELU MLP of 4 E, multi-head attention)."""
         return cls(vocab_size=cfg.vocab_size, max_len=cfg.max_len, embed_dim=cfg.embed_dim,
-                   num_layers=cfg.num_layers, num_heads=cfg.num_heads, bias=cfg.bias)
+                   num_layers=cfg.num_layers, num_heads=cfg.num_heads,
+                   num_kv_heads=cfg.num_kv_heads, mlp_hidden=cfg.mlp_hidden, mlp=cfg.mlp,
+                   norm=cfg.norm, positions=cfg.positions, bias=cfg.bias)
 
     @property
     def head_dim(self) -> int:
@@ -195,6 +198,12 @@ def flops_per_token(shape: TransformerShape, context: int | None = None, *,
       4 L T E, what a kernel that computes the whole (T, T) score matrix does and what
       `FlopCounterMode` counts for SDPA (the PaLM MFU convention, and `GPT.flops_per_token`'s);
     - head = 2 E V, the logits (tied or not: a tied head is still a product).
+
+    SwiGLU's third matrix and grouped-query attention's smaller k and v projections enter
+    through N_matmul; the attention term stays 2 x 2 T nh hd, since GQA shares keys and values
+    among query heads but every query head still scores every key. RoPE and RMSNorm are
+    elementwise, O(E) per token, left out like LayerNorm (tests/test_scale.py checks all of this
+    against `FlopCounterMode` for every combination of our GPT's options).
 
     The token and position embeddings are lookups: no FLOPs.
     """

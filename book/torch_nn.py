@@ -1,6 +1,7 @@
 """The chapter-3 models in PyTorch: self-attention, a pre-LayerNorm Transformer block, a tiny
-Transformer and an LSTM tagger; and chapter 6's encoder-decoder pieces built on them:
-cross-attention and the decoder block.
+Transformer and an LSTM tagger; chapter 6's encoder-decoder pieces built on them:
+cross-attention and the decoder block; and chapter 8's options of the block since GPT-2: rotary
+positions (`rotary`), `RMSNorm`, the `SwiGLU` MLP and grouped-query attention.
 
 Nothing here names a device: build a model, `.to(device)` it, and feed it tensors on that device.
 `Block` has the same parameters as `book.np_nn.attention.TransformerBlock`, which can copy it
@@ -21,8 +22,78 @@ from book.np_nn import sinusoidal_positions
 # CrossAttention.memory_heads made of it, each (B, nh, S, hd)
 Memory = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
-__all__ = ["Block", "CrossAttention", "DecoderBlock", "LSTMTagger", "SelfAttention",
-           "TinyTransformer"]
+__all__ = ["Block", "CrossAttention", "DecoderBlock", "LSTMTagger", "RMSNorm", "SelfAttention",
+           "SwiGLU", "TinyTransformer", "make_norm", "rotary"]
+
+NORMS = ("layernorm", "rmsnorm")
+MLPS = ("gelu", "swiglu")
+
+
+def rotary(x: torch.Tensor, start: int = 0, base: float = 10000.0) -> torch.Tensor:
+    """Rotary position embedding (RoPE, Su et al. 2021): x (B, h, T, hd), or any (..., T, hd),
+    at positions start..start+T-1, each pair of features turned by an angle proportional to its
+    position.
+
+    Pairing convention: adjacent features (x[..., 2i], x[..., 2i+1]) form pair i (the RoFormer
+    paper's, and Meta's Llama code's; Hugging Face's Llama pairs i with i + hd/2 instead, the
+    same idea with the features permuted). Pair i at position m turns by m * theta_i, theta_i =
+    base^(-2i/hd): the first pairs spin fast, the last ones slowly. A rotation keeps lengths,
+    and q_m . k_n = (R_m q) . (R_n k) = q . R_(n-m) k depends on m and n only through n - m.
+    """
+    T, hd = x.shape[-2:]
+    dtype = torch.promote_types(x.dtype, torch.float32)  # angles of long contexts need >= fp32
+    theta = base ** (-torch.arange(0, hd, 2, device=x.device, dtype=dtype) / hd)  # (hd/2,)
+    pos = torch.arange(start, start + T, device=x.device, dtype=dtype)             # (T,)
+    angle = pos[:, None] * theta[None, :]                  # (T, hd/2)
+    cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+    x1, x2 = x[..., 0::2], x[..., 1::2]                    # (..., T, hd/2): pair i = (x1, x2)
+    turned = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)  # (..., hd/2, 2)
+    return turned.flatten(-2)                              # back to (..., T, hd), pairs adjacent
+
+
+class RMSNorm(nn.Module):
+    """x / rms(x) * weight, rms(x) = sqrt(mean(x^2) + eps) over the features (Zhang & Sennrich
+    2019): LayerNorm without subtracting the mean and without a bias; Llama's norm."""
+
+    def __init__(self, dim: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps  # LayerNorm's default, so that the two differ by the mean only
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (..., dim) -> (..., dim), each vector scaled to root-mean-square 1, then weighted."""
+        return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps) * self.weight
+
+
+def make_norm(norm: str, dim: int, bias: bool = True) -> nn.Module:
+    """The normalisation a block (or a GPT's final norm) uses: "layernorm" (GPT-2's, with a bias
+    when `bias`) or "rmsnorm" (Llama's, a weight only)."""
+    if norm == "layernorm":
+        return nn.LayerNorm(dim, bias=bias)
+    if norm == "rmsnorm":
+        return RMSNorm(dim)
+    raise ValueError(f"unknown norm {norm!r}: use one of {NORMS}")
+
+
+class SwiGLU(nn.Module):
+    """The gated MLP of PaLM and Llama (Shazeer 2020): down(silu(gate(x)) * up(x)), that is
+    W2 (silu(W1 x) * W3 x) with W1 = gate, W3 = up (E -> F) and W2 = down (F -> E).
+
+    Three F x E matrices where GELU's MLP has two, so an equal-parameter comparison takes
+    F = 8E/3 instead of 4E (`book.scale.TransformerShape` counts it so).
+    """
+
+    def __init__(self, embed_dim: int, hidden: int, *, dropout: float = 0.0,
+                 bias: bool = True) -> None:
+        super().__init__()
+        self.gate = nn.Linear(embed_dim, hidden, bias=bias)
+        self.up = nn.Linear(embed_dim, hidden, bias=bias)
+        self.down = nn.Linear(hidden, embed_dim, bias=bias)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (..., E) -> (..., E): the gate (SiLU, x * sigmoid(x)) scales the up projection."""
+        return self.drop(self.down(F.silu(self.gate(x)) * self.up(x)))
 
 
 class SelfAttention(nn.Module):
@@ -31,17 +102,33 @@ class SelfAttention(nn.Module):
     `in_proj` is one Linear(E, 3E), so its weight has `nn.MultiheadAttention`'s in_proj layout
     (the query, key and value projections stacked). `causal=True` lets position t see positions
     <= t only (GPT's); `dropout` drops attention weights and the output while training.
+
+    Chapter 8's options: `num_kv_heads` < num_heads is grouped-query attention (Ainslie et al.
+    2023): only num_kv_heads key and value heads, each shared by a group of num_heads /
+    num_kv_heads consecutive query heads (1 is multi-query attention), so in_proj is
+    Linear(E, E + 2 nkv hd) and the KV cache shrinks by num_heads / num_kv_heads. `rope=True`
+    turns q and k by their positions (`rotary`) before the scores.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, *, causal: bool = False,
-                 dropout: float = 0.0, bias: bool = True) -> None:
+                 dropout: float = 0.0, bias: bool = True, num_kv_heads: int | None = None,
+                 rope: bool = False, rope_base: float = 10000.0) -> None:
         super().__init__()
         if num_heads < 1 or embed_dim % num_heads != 0:
             raise ValueError(f"embed_dim ({embed_dim}) must be a multiple of num_heads "
                              f"({num_heads}), which must be at least 1")
+        num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
+        if num_kv_heads < 1 or num_heads % num_kv_heads != 0:
+            raise ValueError(f"num_kv_heads ({num_kv_heads}) must divide num_heads "
+                             f"({num_heads}): each key/value head serves a whole group")
+        if rope and (embed_dim // num_heads) % 2:
+            raise ValueError(f"rope turns pairs of features: the head size E / num_heads = "
+                             f"{embed_dim // num_heads} must be even")
         self.embed_dim, self.num_heads, self.causal = embed_dim, num_heads, causal
-        self.dropout = dropout
-        self.in_proj = nn.Linear(embed_dim, 3 * embed_dim, bias=bias)  # q, k, v in one matmul
+        self.num_kv_heads, self.head_dim = num_kv_heads, embed_dim // num_heads
+        self.dropout, self.rope, self.rope_base = dropout, rope, rope_base
+        kv_dim = num_kv_heads * self.head_dim  # E unless grouped-query attention
+        self.in_proj = nn.Linear(embed_dim, embed_dim + 2 * kv_dim, bias=bias)  # q, k, v at once
         self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
         self.out_drop = nn.Dropout(dropout)
 
@@ -52,15 +139,27 @@ class SelfAttention(nn.Module):
                              f"got {tuple(x.shape)}")
 
     def _split_heads(self, t: torch.Tensor) -> torch.Tensor:
-        """(B, T, E) -> (B, nh, T, hd): each head gets its own slice of hd = E / nh features."""
-        B, T, E = t.shape
-        return t.view(B, T, self.num_heads, E // self.num_heads).transpose(1, 2)
+        """(B, T, h hd) -> (B, h, T, hd): each head gets its own slice of hd = E / nh features."""
+        B, T, _ = t.shape
+        return t.view(B, T, -1, self.head_dim).transpose(1, 2)
 
-    def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """q, k, v, each (B, nh, T, hd), from x (B, T, E)."""
+    def _heads(self, x: torch.Tensor, start: int = 0
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """q (B, nh, T, hd), k and v (B, nkv, T, hd) from x (B, T, E) at positions start.."""
         self._check(x)
-        q, k, v = self.in_proj(x).split(self.embed_dim, dim=-1)  # (B, T, 3E) -> 3 × (B, T, E)
-        return self._split_heads(q), self._split_heads(k), self._split_heads(v)
+        kv_dim = self.num_kv_heads * self.head_dim
+        # (B, T, E + 2 kv_dim) -> (B, T, E), 2 x (B, T, kv_dim); kv_dim = E without GQA
+        q, k, v = self.in_proj(x).split([self.embed_dim, kv_dim, kv_dim], dim=-1)
+        q, k, v = self._split_heads(q), self._split_heads(k), self._split_heads(v)
+        if self.rope:  # positions enter here, as turns of q and k (v is not turned)
+            q, k = rotary(q, start, self.rope_base), rotary(k, start, self.rope_base)
+        return q, k, v
+
+    def _share(self, kv: torch.Tensor) -> torch.Tensor:
+        """Grouped-query attention: (B, nkv, S, hd) -> (B, nh, S, hd), key/value head j
+        repeated for query heads j g .. j g + g - 1, g = nh / nkv. Nothing to do without GQA."""
+        g = self.num_heads // self.num_kv_heads
+        return kv if g == 1 else kv.repeat_interleave(g, dim=1)
 
     def _allowed(self, T: int, key_padding_mask: torch.Tensor | None,
                  device: torch.device) -> torch.Tensor | None:
@@ -81,9 +180,10 @@ class SelfAttention(nn.Module):
 
     def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 key_padding_mask: torch.Tensor | None) -> torch.Tensor:
-        """Attention of queries q (B, nh, T, hd) over keys k and values v (B, nh, S, hd),
+        """Attention of queries q (B, nh, T, hd) over keys k and values v (B, nkv, S, hd),
         heads merged and projected: (B, T, E)."""
         p = self.dropout if self.training else 0.0
+        k, v = self._share(k), self._share(v)
         if key_padding_mask is None:
             # is_causal (rather than a mask) lets SDPA pick a kernel that skips the masked half
             y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal, dropout_p=p)
@@ -96,6 +196,7 @@ class SelfAttention(nn.Module):
                              key_padding_mask: torch.Tensor | None
                              ) -> tuple[torch.Tensor, torch.Tensor]:
         """`_attend` written out step by step, with its weights (B, nh, T, S). No dropout."""
+        k, v = self._share(k), self._share(v)
         att = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, nh, T, hd) @ (B, nh, hd, S)
         allowed = self._allowed(q.shape[2], key_padding_mask, q.device)
         if allowed is not None:
@@ -117,7 +218,7 @@ class SelfAttention(nn.Module):
 
     def prefill(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """`forward` over a whole prompt x (B, T, E) that also returns its keys and values:
-        (output (B, T, E), cache (k, v), each (B, nh, T, hd)), to be extended by `step`.
+        (output (B, T, E), cache (k, v), each (B, nkv, T, hd)), to be extended by `step`.
 
         The same computation as `forward` (so the same output, bit for bit); a decoder that
         generates reads the prompt once with this, then one new position at a time with `step`.
@@ -129,8 +230,9 @@ class SelfAttention(nn.Module):
              ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Causal attention for ONE new position, as a decoder writes token by token: x
         (B, 1, E) is the newest position, cache the keys and values (k, v), each
-        (B, nh, t, hd), of the t positions before it (None for the first). Returns (output
-        (B, 1, E), the cache with the new position's k and v appended).
+        (B, nkv, t, hd), of the t positions before it (None for the first); with RoPE, x is
+        read at position t. Returns (output (B, 1, E), the cache with the new position's k
+        and v appended).
 
         The earlier positions' keys and values never change (they cannot see the new one), so
         keeping them costs one position per step instead of the whole prefix: the output
@@ -139,12 +241,14 @@ class SelfAttention(nn.Module):
         if not self.causal or x.dim() != 3 or x.shape[1] != 1:
             raise ValueError(f"step needs causal attention and x of shape (B, 1, E); got "
                              f"causal={self.causal}, x {tuple(x.shape)}")
-        q, k, v = self._heads(x)                        # (B, nh, 1, hd) each
+        t = 0 if cache is None else cache[0].shape[2]
+        q, k, v = self._heads(x, start=t)               # (B, nh or nkv, 1, hd)
         if cache is not None:
-            k = torch.cat([cache[0], k], dim=2)         # (B, nh, t + 1, hd)
+            k = torch.cat([cache[0], k], dim=2)         # (B, nkv, t + 1, hd)
             v = torch.cat([cache[1], v], dim=2)
         # no mask: the newest position may see every position up to itself, which is all
-        return self._out(F.scaled_dot_product_attention(q, k, v)), (k, v)
+        y = F.scaled_dot_product_attention(q, self._share(k), self._share(v))
+        return self._out(y), (k, v)
 
 
 class CrossAttention(SelfAttention):
@@ -208,20 +312,30 @@ class Block(nn.Module):
 
     The one Transformer block of the course: chapter 3 checks it against the NumPy
     `book.np_nn.TransformerBlock`, chapter 4's classifier stacks it without a mask of the future,
-    chapter 5's GPT stacks it with `causal=True`, dropout and no biases.
+    chapter 5's GPT stacks it with `causal=True`, dropout and no biases. Chapter 8's options,
+    what changed since GPT-2 (Llama uses all four): norm="rmsnorm", mlp="swiglu" (with
+    `hidden` F), num_kv_heads (grouped-query attention) and rope=True (see SelfAttention).
     """
 
     def __init__(self, embed_dim: int, num_heads: int, hidden: int | None = None, *,
-                 causal: bool = False, dropout: float = 0.0, bias: bool = True) -> None:
+                 causal: bool = False, dropout: float = 0.0, bias: bool = True,
+                 norm: str = "layernorm", mlp: str = "gelu", num_kv_heads: int | None = None,
+                 rope: bool = False, rope_base: float = 10000.0) -> None:
         super().__init__()
+        if mlp not in MLPS:
+            raise ValueError(f"unknown mlp {mlp!r}: use one of {MLPS}")
         hidden = 4 * embed_dim if hidden is None else hidden
-        self.ln1 = nn.LayerNorm(embed_dim, bias=bias)
-        self.attn = SelfAttention(embed_dim, num_heads, causal=causal, dropout=dropout, bias=bias)
-        self.ln2 = nn.LayerNorm(embed_dim, bias=bias)
-        # GPT-2's GELU (the tanh form); mlp.0 and mlp.2 are the Linear layers (NumPy's fc1, fc2)
-        self.mlp = nn.Sequential(nn.Linear(embed_dim, hidden, bias=bias),
-                                 nn.GELU(approximate="tanh"),
-                                 nn.Linear(hidden, embed_dim, bias=bias), nn.Dropout(dropout))
+        self.ln1 = make_norm(norm, embed_dim, bias)
+        self.attn = SelfAttention(embed_dim, num_heads, causal=causal, dropout=dropout, bias=bias,
+                                  num_kv_heads=num_kv_heads, rope=rope, rope_base=rope_base)
+        self.ln2 = make_norm(norm, embed_dim, bias)
+        if mlp == "gelu":
+            # GPT-2's GELU (the tanh form); mlp.0 and mlp.2 are the Linear layers (NumPy's fc1, fc2)
+            self.mlp = nn.Sequential(nn.Linear(embed_dim, hidden, bias=bias),
+                                     nn.GELU(approximate="tanh"),
+                                     nn.Linear(hidden, embed_dim, bias=bias), nn.Dropout(dropout))
+        else:
+            self.mlp = SwiGLU(embed_dim, hidden, dropout=dropout, bias=bias)
 
     def _feed_forward(self, x: torch.Tensor) -> torch.Tensor:
         """The block's second half: x + mlp(ln2(x)), position by position."""

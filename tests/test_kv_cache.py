@@ -14,12 +14,13 @@ torch.set_num_threads(1)
 V, L = 13, 24  # vocabulary, max_len
 
 
-def tiny_gpt(seed: int = 0, dropout: float = 0.0) -> tg.GPT:
+def tiny_gpt(seed: int = 0, dropout: float = 0.0, **options) -> tg.GPT:
     """A 2-layer GPT whose weights are random and large enough (std 0.3) that its greedy
-    continuations vary, rather than GPT's small initialisation."""
+    continuations vary, rather than GPT's small initialisation; options: chapter 8's
+    GPTConfig block options."""
     torch.manual_seed(seed)
     model = tg.GPT(tg.GPTConfig(vocab_size=V, max_len=L, num_layers=2, num_heads=2,
-                                embed_dim=16, dropout=dropout))
+                                embed_dim=16, dropout=dropout, **options))
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in model.parameters():
@@ -106,3 +107,39 @@ def test_generate_cached_checks_its_input_and_restores_the_mode() -> None:
     assert torch.equal(tg.generate_cached(model, idx, 0), idx)
     tg.generate_cached(model, idx, 3)
     assert model.training
+
+
+# chapter 8's block options, alone and all together (Llama's block)
+OPTIONS = {"rope": dict(positions="rope"), "rmsnorm": dict(norm="rmsnorm"),
+           "swiglu": dict(mlp="swiglu", mlp_hidden=40), "mqa": dict(num_kv_heads=1),
+           "llama": dict(positions="rope", norm="rmsnorm", mlp="swiglu", mlp_hidden=40,
+                         num_kv_heads=1)}
+
+
+@pytest.mark.parametrize("name", OPTIONS)
+def test_forward_step_gives_forwards_logits_with_every_block_option(name) -> None:
+    model, idx = tiny_gpt(**OPTIONS[name]), ids(2, L, seed=1)
+    want, _ = model(idx)
+    with torch.no_grad():
+        logits, cache = model.forward_step(idx[:, :5])
+        assert torch.equal(logits, model(idx[:, :5])[0])
+        nkv = OPTIONS[name].get("num_kv_heads", 2)
+        assert cache[0][0].shape == (2, nkv, 5, 8)  # grouped-query attention: a smaller cache
+        for t in range(5, L):
+            step_logits, cache = model.forward_step(idx[:, t:t + 1], cache)
+            torch.testing.assert_close(step_logits[:, 0], want[:, t], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", OPTIONS)
+def test_generation_with_and_without_the_cache_is_the_same_with_every_block_option(name
+                                                                                   ) -> None:
+    model, idx = tiny_gpt(seed=3, **OPTIONS[name]), ids(2, 3, seed=13)
+    n = L - 3 + 1
+    plain = tg.generate(model, idx, n, greedy=True)
+    assert torch.equal(tg.generate_cached(model, idx, n, greedy=True), plain)
+    assert len(set(plain[0, 3:].tolist())) > 2
+    kwargs = {"temperature": 0.9, "top_k": 8}
+    sampled = tg.generate(model, idx, 15, generator=torch.Generator().manual_seed(7), **kwargs)
+    cached = tg.generate_cached(model, idx, 15, generator=torch.Generator().manual_seed(7),
+                                **kwargs)
+    assert torch.equal(cached, sampled)

@@ -226,3 +226,53 @@ def test_bad_arguments_are_refused():
         scale.flops_per_token(shape, 0)
     with pytest.raises(TypeError, match="takes a GPTConfig"):
         scale.param_count(shape)
+
+
+# Chapter 8's block options: every combination of positions, norm, MLP, key/value heads, bias
+OPTION_CONFIGS = [
+    GPTConfig(vocab_size=37, max_len=12, num_layers=2, num_heads=4, embed_dim=24, bias=bias,
+              positions=positions, norm=norm, mlp=mlp, num_kv_heads=nkv,
+              mlp_hidden=64 if mlp == "swiglu" else None)
+    for positions in ("learned", "rope") for norm in ("layernorm", "rmsnorm")
+    for mlp in ("gelu", "swiglu") for nkv in (None, 2, 1) for bias in (False, True)]
+
+
+def _option_id(c: GPTConfig) -> str:
+    return f"{c.positions}-{c.norm}-{c.mlp}-kv{c.num_kv_heads}-b{c.bias}"
+
+
+@pytest.mark.parametrize("cfg", OPTION_CONFIGS, ids=_option_id)
+def test_param_count_equals_our_gpt_with_every_block_option(cfg):
+    model = _meta_gpt(cfg)
+    shape = scale.TransformerShape.from_config(cfg)
+    assert (shape.positions, shape.norm, shape.mlp, shape.num_kv_heads, shape.mlp_hidden) == (
+        cfg.positions, cfg.norm, cfg.mlp, cfg.num_kv_heads, cfg.mlp_hidden)
+    p = scale.param_count(cfg)
+    assert p["total"] == shape.params()["total"] == model.num_params()
+    block = model.blocks[0]
+    assert p["attention"] == sum(t.numel() for t in block.attn.parameters())
+    assert p["mlp"] == sum(t.numel() for t in block.mlp.parameters())
+    assert p["norms"] == sum(t.numel() for m in (block.ln1, block.ln2) for t in m.parameters())
+    assert p["final_norm"] == sum(t.numel() for t in model.ln_f.parameters())
+    assert p["position_embedding"] == (0 if model.pos_emb is None else model.pos_emb.weight.numel())
+    matrices = sum(m.weight.numel() for m in model.blocks.modules()
+                   if isinstance(m, torch.nn.Linear))
+    assert p["matmul_weights"] == matrices
+
+
+@pytest.mark.parametrize("cfg", [c for c in OPTION_CONFIGS if c.num_kv_heads != 2],
+                         ids=_option_id)
+def test_flops_equal_flop_counter_with_every_block_option(cfg):
+    """SwiGLU's third matrix and GQA's smaller k and v projections change N_matmul only; the
+    scores are still nh heads' (GQA shares keys, not queries); RoPE and RMSNorm multiply
+    elementwise, O(E) per token, outside the formula as LayerNorm is."""
+    torch.manual_seed(0)
+    model, T, B = GPT(cfg), 7, 2
+    idx = torch.randint(0, cfg.vocab_size, (B, T))
+    full = scale.flops_per_token(scale.TransformerShape.from_config(cfg), T, causal=False)
+    assert _counted(model, idx, backward=False) == B * T * full.forward
+    assert _counted(model, idx, backward=True) == B * T * full.training
+    p = scale.param_count(cfg)
+    small = p["total"] - p["position_embedding"] - p["token_embedding"] - p["matmul_weights"]
+    assert model.flops_per_token() == scale.flops_per_token(
+        scale.TransformerShape.from_config(cfg), causal=False).training + 6 * small

@@ -37,6 +37,11 @@ class TransformerBlock:
         """Copy a `book.torch_nn.Block`, including its `causal` setting; a block built with
         `bias=False` gets zero biases. Dropout is not modelled: compare with `block.eval()`."""
         E, nh = block.attn.embed_dim, block.attn.num_heads
+        if (type(block.ln1).__name__ != "LayerNorm" or type(block.mlp).__name__ != "Sequential"
+                or block.attn.rope or block.attn.num_kv_heads != nh):
+            raise ValueError("from_torch copies GPT-2's block only (LayerNorm, GELU MLP, "
+                             "multi-head attention, no RoPE): build the Block with its default "
+                             "norm, mlp, num_kv_heads and rope")
         blk = cls(E, nh, block.mlp[0].out_features, causal=block.attn.causal)
         blk.ln1, blk.ln2 = LayerNorm.from_torch(block.ln1), LayerNorm.from_torch(block.ln2)
         in_proj = Linear.from_torch(block.attn.in_proj)

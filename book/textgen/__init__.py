@@ -12,7 +12,10 @@
 - `gpt2` (chapter 6): OpenAI's GPT-2 weights in our `GPT` (`load_gpt2`, `GPT2_NAMES`,
   `GPT2_124M`), its byte-level BPE (`GPT2Tokenizer`, `byte_symbols`, `gpt2_chunks`) and
   `generate_text`;
-- `settings`: `CPU_CONFIG` and `GPU_CONFIG`, used by the chapter and `benchmarks/textgen.py`.
+- `settings`: `CPU_CONFIG` and `GPU_CONFIG`, used by the chapter and `benchmarks/textgen.py`;
+- `variants` (chapter 8, imported as `book.textgen.variants`): the GPT trained with each of
+  `GPTConfig`'s block options (RoPE, RMSNorm, SwiGLU, grouped-query attention) and all four,
+  `compare_block_variants`, `summarize`, `format_table`, used by `benchmarks/block_variants.py`.
 
 Every name is also available from the package itself:
 

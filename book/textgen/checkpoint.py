@@ -168,9 +168,11 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None,
                               f"{config_cls.__name__} does not know (saved by another version "
                               "of the course?)")
     _check_digest(path, ckpt, "model")
+    # settings added since the file was written take their defaults (which build the old model)
+    saved = asdict(config_cls(**ckpt["model_config"]))
     if model is None:
-        model = cls(config_cls(**ckpt["model_config"]))
-    elif type(model) is not cls or asdict(model.config) != ckpt["model_config"]:
+        model = cls(config_cls(**saved))
+    elif type(model) is not cls or asdict(model.config) != saved:
         raise ValueError(f"{path} holds a {ckpt['model_class']} with config "
                          f"{ckpt['model_config']}, not a {type(model).__name__} with "
                          f"{asdict(model.config)}: build the model from the checkpoint "

@@ -1,9 +1,11 @@
 """Language models: token ids (B, T) [, targets (B, T)] -> next-token logits (B, T, V), loss.
 
 `GPT`: a decoder-only Transformer built from `book.torch_nn.Block`, the block chapter 3 derives
-and checks against NumPy, here with `causal=True`, dropout and no biases. `CharLSTM`: the
-recurrent baseline. Both return `(logits, loss)`, the loss being the mean cross-entropy in nats
-(None without targets), and keep their shape in `.config`. `GPT.forward_step` is the same
+and checks against NumPy, here with `causal=True`, dropout and no biases; `GPTConfig`'s
+chapter-8 options turn it, piece by piece, into a Llama-style model (rotary positions, RMSNorm,
+SwiGLU, grouped-query attention). `CharLSTM`: the recurrent baseline. Both return
+`(logits, loss)`, the loss being the mean cross-entropy in nats (None without targets), and keep
+their shape in `.config`. `GPT.forward_step` is the same
 forward pass with a KV cache, for generation one token at a time (chapter 8).
 """
 
@@ -16,11 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from book.torch_nn import Block
+from book.torch_nn import Block, SwiGLU, make_norm
 
 __all__ = ["MODELS", "GPT", "CharLSTM", "CharLSTMConfig", "GPTConfig", "KVCache", "lm_loss"]
 
-# One (keys, values) pair per layer, each (B, nh, t, hd): what attention needs of the t positions
+# One (keys, values) pair per layer, each (B, nkv, t, hd): what attention needs of the t positions
 # read so far (`GPT.forward_step`).
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -36,7 +38,8 @@ def lm_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor 
 
 @dataclass
 class GPTConfig:
-    """The shape of a GPT: vocabulary, context length, depth, heads, width, dropout, biases."""
+    """The shape of a GPT: vocabulary, context length, depth, heads, width, dropout, biases,
+    and chapter 8's block options (the defaults are GPT-2's block; Llama sets all five)."""
 
     vocab_size: int = 65
     max_len: int = 256      # the longest context; position embeddings exist only up to here
@@ -45,24 +48,35 @@ class GPTConfig:
     embed_dim: int = 384
     dropout: float = 0.0
     bias: bool = False      # biases in Linear and LayerNorm layers: slightly slower, no better
+    positions: str = "learned"          # "learned" table, or "rope" (rotary, no parameters)
+    norm: str = "layernorm"             # or "rmsnorm"
+    mlp: str = "gelu"                   # or "swiglu" (three matrices: pass mlp_hidden ~ 8E/3)
+    mlp_hidden: int | None = None       # F, the MLP's width: 4 E when None
+    num_kv_heads: int | None = None     # < num_heads: grouped-query attention; None: num_heads
+    rope_base: float = 10000.0          # RoPE's slowest pair turns once per 2 pi base positions
 
 
 class GPT(nn.Module):
     """Decoder-only Transformer: token + learned position embeddings, `num_layers` causal
     `Block`s, a final LayerNorm and a linear head that shares its weight with the token
-    embedding."""
+    embedding. With positions="rope" there is no position table (`pos_emb` is None): the
+    blocks' attention turns q and k by their positions instead."""
 
     def __init__(self, cfg: GPTConfig) -> None:
         super().__init__()
+        if cfg.positions not in ("learned", "rope"):
+            raise ValueError(f"unknown positions {cfg.positions!r}: use 'learned' or 'rope'")
         self.config = cfg
         E = cfg.embed_dim
         self.tok_emb = nn.Embedding(cfg.vocab_size, E)
-        self.pos_emb = nn.Embedding(cfg.max_len, E)
+        self.pos_emb = nn.Embedding(cfg.max_len, E) if cfg.positions == "learned" else None
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(
-            Block(E, cfg.num_heads, causal=True, dropout=cfg.dropout, bias=cfg.bias)
+            Block(E, cfg.num_heads, cfg.mlp_hidden, causal=True, dropout=cfg.dropout,
+                  bias=cfg.bias, norm=cfg.norm, mlp=cfg.mlp, num_kv_heads=cfg.num_kv_heads,
+                  rope=cfg.positions == "rope", rope_base=cfg.rope_base)
             for _ in range(cfg.num_layers))
-        self.ln_f = nn.LayerNorm(E, bias=cfg.bias)
+        self.ln_f = make_norm(cfg.norm, E, cfg.bias)
         self.head = nn.Linear(E, cfg.vocab_size, bias=False)
         # Weight tying: reading token i and predicting token i use one vector, which saves
         # V x E parameters and helps a small model (Press & Wolf, 2017).
@@ -79,7 +93,8 @@ class GPT(nn.Module):
             if isinstance(m, nn.Linear) and m.bias is not None:
                 nn.init.zeros_(m.bias)
         for block in self.blocks:
-            for proj in (block.attn.out_proj, block.mlp[2]):
+            mlp_out = block.mlp.down if isinstance(block.mlp, SwiGLU) else block.mlp[2]
+            for proj in (block.attn.out_proj, mlp_out):
                 nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * len(self.blocks)))
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
@@ -89,8 +104,10 @@ class GPT(nn.Module):
         if T > self.config.max_len:
             raise ValueError(f"sequence length {T} is longer than max_len = "
                              f"{self.config.max_len}: crop the context, idx[:, -max_len:]")
-        pos = torch.arange(T, device=idx.device)                 # (T,)
-        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))     # (B, T, E) + (T, E)
+        x = self.tok_emb(idx)                                    # (B, T, E)
+        if self.pos_emb is not None:  # learned positions (RoPE: attention turns q and k)
+            x = x + self.pos_emb(torch.arange(T, device=idx.device))  # (B, T, E) + (T, E)
+        x = self.drop(x)
         for block in self.blocks:
             x = block(x)
         logits = self.head(self.ln_f(x))                         # (B, T, V)
@@ -112,8 +129,9 @@ class GPT(nn.Module):
         keeping them per layer makes a step cost one position instead of the whole prefix.
         Returns (logits (B, T or 1, V), cache with the new positions' keys and values).
 
-        Positions are learned up to max_len only, so the cache cannot slide: past max_len it
-        raises ValueError (`generate` crops the context instead, recomputing everything).
+        Positions are learned (or, with RoPE, trained) up to max_len only, and the cache
+        cannot slide: past max_len it raises ValueError (`generate` crops the context instead,
+        recomputing everything).
         For generation only: no dropout, no loss; call model.eval() first.
         """
         if self.training and self.config.dropout > 0:
@@ -129,8 +147,9 @@ class GPT(nn.Module):
                              "the model has no position embedding there and the cache cannot "
                              "slide; start again from the last tokens, or use generate(), which "
                              "crops the context")
-        pos = torch.arange(t, t + T, device=idx.device)          # (T,): the new positions
-        x = self.tok_emb(idx) + self.pos_emb(pos)                # (B, T, E) + (T, E)
+        x = self.tok_emb(idx)                                    # (B, T, E)
+        if self.pos_emb is not None:  # the new positions t..t+T-1 (RoPE: step knows t)
+            x = x + self.pos_emb(torch.arange(t, t + T, device=idx.device))
         new_cache: KVCache = []
         for i, block in enumerate(self.blocks):
             # Block.forward, with the attention's keys and values kept (read or extended)
@@ -152,10 +171,11 @@ class GPT(nn.Module):
         position embeddings, a lookup with no multiply; the tied head IS a matmul and counts.
         Attention adds q·k and weights·v, 2 T E multiply-adds per token and layer forward:
         3 x 4 T E = 12 T E (the causal half that the kernel skips is counted, as in the PaLM
-        paper's appendix B, which is the usual convention for MFU).
+        paper's appendix B, which is the usual convention for MFU). Grouped-query attention
+        changes N only: the scores are still computed for all nh query heads.
         """
         c = self.config
-        n = self.num_params() - self.pos_emb.weight.numel()
+        n = self.num_params() - (0 if self.pos_emb is None else self.pos_emb.weight.numel())
         return 6 * n + 12 * c.num_layers * c.embed_dim * c.max_len
 
 

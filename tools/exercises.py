@@ -134,7 +134,9 @@ def stub_of(source: str, fn: ast.FunctionDef) -> str:
 
 
 def import_line(module: str, names: list[str]) -> str:
-    """`from module import a, b`, wrapped one name a line when it is too long."""
+    """`from module import a, b`, the names sorted (isort's order), wrapped one name a line
+    when it is too long."""
+    names = sorted(names)
     line = f"from {module} import {', '.join(names)}"
     if len(line) <= LINE_LENGTH:
         return line

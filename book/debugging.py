@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from book.env import seed_everything
+from book.env import REPOSITORY, seed_everything
 from book.gradcheck import numerical_grad, rel_error
 from book.optim import adamw
 
@@ -295,7 +295,6 @@ def first_nonfinite(model: nn.Module, *args: Any, **kwargs: Any) -> NonFinite | 
 
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line \d+, in (?P<func>\S+)\s*$')
-_BOOK_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _forward_trace(text: str) -> list[str]:
@@ -317,7 +316,7 @@ def _forward_trace(text: str) -> list[str]:
         path = Path(file).resolve()
         if path.is_relative_to(torch_dir):
             continue  # Module._call_impl and friends: the same in every traceback
-        where = path.relative_to(_BOOK_ROOT).as_posix() if path.is_relative_to(_BOOK_ROOT) \
+        where = path.relative_to(REPOSITORY).as_posix() if path.is_relative_to(REPOSITORY) \
             else None  # a notebook cell's file is a temporary path: leave it out
         shown.append(f"{where + ', ' if where else ''}{func}: {code}")
     return shown

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from IPython.display import Markdown
 
-# The folder that holds the `book` package: captions give paths relative to it (book/x.py).
-_ROOT = Path(__file__).resolve().parent.parent
+from book.env import REPOSITORY  # captions give paths relative to it (book/x.py)
 
 
 def where(obj: object) -> str:
@@ -21,7 +20,8 @@ def where(obj: object) -> str:
         path = Path(inspect.getsourcefile(inspect.unwrap(obj)) or "").resolve()
     except TypeError:  # a built-in: no file to name
         return f"`{name}`:"
-    shown = path.relative_to(_ROOT).as_posix() if path.is_relative_to(_ROOT) else path.name
+    inside = path.is_relative_to(REPOSITORY)
+    shown = path.relative_to(REPOSITORY).as_posix() if inside else path.name
     return f"`{name}`, defined in `{shown}`:"
 
 

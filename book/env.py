@@ -7,6 +7,7 @@ import os
 import platform
 import random
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +15,26 @@ try:  # torch is optional: chapter 1 and the NumPy parts run without it
     import torch
 except ImportError:  # pragma: no cover - exercised only where torch is absent
     torch = None
+
+
+# The course's folder: the one that holds the `book` package (an editable install, `make setup`).
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def repository_file(*parts: str) -> Path:
+    """A file of the course repository that is not part of the package, such as a benchmark's
+    CSV (`repository_file("benchmarks", "results", "scaling.csv")`), found from the package's
+    own location, so that it does not depend on the folder the notebook runs in.
+
+    A FileNotFoundError says what to do when the file is not there (the package was installed
+    from a wheel, without the rest of the course)."""
+    path = REPOSITORY.joinpath(*parts)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{'/'.join(parts)} is not in {REPOSITORY}: this file comes with the course "
+            "repository, not with the `book` package; run the notebooks from a clone of the "
+            "course with the package installed from it (`make setup` or `pip install -e .`)")
+    return path
 
 
 def in_colab() -> bool:

@@ -86,3 +86,17 @@ def test_with_settings_refuses_a_misspelt_path_or_value_and_says_why(change, err
     with pytest.raises(error) as info:
         with_settings({"model": {"crf": True}}, [change])
     assert words in str(info.value)
+
+
+def test_repository_file_finds_the_course_files_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a grader's kernel runs in a temporary folder
+    path = env.repository_file("benchmarks", "results", "scaling.csv")
+    assert path.is_absolute() and path.is_file()
+    assert path == env.REPOSITORY / "benchmarks" / "results" / "scaling.csv"
+
+
+def test_repository_file_says_what_to_do_when_the_file_is_missing():
+    with pytest.raises(FileNotFoundError, match=r"benchmarks/results/nothing\.csv.*pip install -e"):
+        env.repository_file("benchmarks", "results", "nothing.csv")
+    with pytest.raises(FileNotFoundError):  # a folder is not a file
+        env.repository_file("benchmarks")

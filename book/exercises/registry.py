@@ -69,6 +69,7 @@ NOTEBOOKS = {
     6: "chapters/06_applications.ipynb",
     7: "chapters/07_tools.ipynb",
     8: "chapters/08_scale.ipynb",
+    9: "chapters/09_faq.ipynb",
 }
 
 EXERCISES: list[Exercise] = [
@@ -145,6 +146,14 @@ EXERCISES: list[Exercise] = [
          "quantize_int8", "check_quantize_int8", 20),
         ("ex-08-int8", "Int8 weights with one scale per row",
          "dequantize_int8", "check_dequantize_int8", 5),
+    ]),
+    *_chapter(9, [
+        ("ex-09-bigram", "The log-likelihood of a bigram model",
+         "bigram_log_likelihood", "check_bigram_log_likelihood", 20),
+        ("ex-09-overfitting", "Is the run overfitting?",
+         "overfitting_report", "check_overfitting_report", 15),
+        ("ex-09-lr-range", "The learning rate a range test suggests",
+         "suggest_lr", "check_suggest_lr", 20),
     ]),
 ]
 

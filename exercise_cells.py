@@ -17,7 +17,10 @@ compares with `book.textgen.NGramLM(2, V, "add-k", k)`. Divided by the number of
 and negated, it is the loss in nats per character that chapter 5's models report: how far is
 the bigram from the GPT on Tiny Shakespeare?
 ```'''),
-    ("code", r'''from book.exercises.ch09 import check_bigram_log_likelihood
+    ("code", r'''import math  # noqa: F401 (for your code)
+from collections import Counter  # noqa: F401 (for your code)
+
+from book.exercises.ch09 import check_bigram_log_likelihood
 
 
 def bigram_log_likelihood(train_ids, test_ids, vocab_size, k):
@@ -73,7 +76,9 @@ $s_t$ that is not finite or above $4 \min(s_1, \ldots, s_{t-1})$ (that point and
 left out); return a tenth of the learning rate of the first smallest $s_t$ kept, as a float.
 Why smooth, why correct the bias, and why a tenth?
 ```'''),
-    ("code", r'''from book.exercises.ch09 import check_suggest_lr
+    ("code", r'''import math  # noqa: F401 (for your code)
+
+from book.exercises.ch09 import check_suggest_lr
 
 
 def suggest_lr(lrs, losses, beta=0.9):

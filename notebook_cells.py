@@ -152,7 +152,8 @@ assert all(len(s) == len(prompt) + 150 for s in samples.values())
 against the LSTM's 2.10 and the GPT's 2.36, and its "training" was one counting pass over the
 text, many times faster than a training step of either network. Between the two networks, the
 LSTM is ahead at equal compute, in fewer steps; it also has twice the parameters (58,305
-against 28,864), which an equal-compute comparison does not equalise. The samples say the
+against 28,864), which an equal-compute comparison does not equalise, and the order holds at
+other learning rates (a check in `benchmarks/README.md`). The samples say the
 same: the 6-gram writes words and names, the networks mostly word-shaped strings.
 
 That is the small-compute end. How do the networks move when the budget grows?

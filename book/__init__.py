@@ -14,7 +14,9 @@ source in a chapter), `timing` (NumPy against torch timings), `debugging` (activ
 NaN hunting, update ratios, causality and gradient checks, loss-curve verdicts,
 reproducibility), `runlog` (training runs logged to TensorBoard event files and read back),
 `profiling` (cProfile, line_profiler, gprof2dot and torch.profiler on the course's own
-models). tests/test_layers.py fixes which may import which.
+models), `compare` (language models at an equal compute budget; a generative classifier
+against a discriminative one), `datasize` (learning curves against the amount of data, tokens
+per parameter). tests/test_layers.py fixes which may import which.
 """
 
 __version__ = "0.1.0"

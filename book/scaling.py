@@ -376,24 +376,39 @@ def live_sweep(family: Sequence[Size] | None = None, steps: int = 300,
     return sorted(rows, key=lambda r: r["N"])
 
 
-def write_csv(path: str | Path, rows: Sequence[dict], header: dict[str, str]) -> None:
-    """Write rows (COLUMNS; extra keys are left out) under '# key: value' comment lines."""
+def write_csv(path: str | Path, rows: Sequence[dict], header: dict[str, str],
+              columns: Sequence[str] = COLUMNS) -> None:
+    """Write rows (`columns`, COLUMNS by default; extra keys are left out) under '# key: value'
+    comment lines. Floats are written to 6 significant digits (flops as 4-digit scientific)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as f:
         for key, value in header.items():
             f.write(f"# {key}: {value}\n")
-        w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        w = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore",
+                           lineterminator="\n")
         w.writeheader()
         for r in rows:
-            w.writerow({k: (f"{r[k]:.6g}" if k in FLOAT_COLUMNS and k != "flops" else
-                            f"{r[k]:.4e}" if k == "flops" else r[k]) for k in COLUMNS})
+            w.writerow({k: (f"{r[k]:.4e}" if k == "flops" else f"{r[k]:.6g}"
+                            if isinstance(r[k], float) else r[k]) for k in columns})
 
 
-def read_csv(path: str | Path, required: Sequence[str] = ("command", "device", "torch", "date")
-             ) -> tuple[dict[str, str], list[dict]]:
+def _number(value: str) -> int | float | str:
+    """An int or a float where `value` reads as one, else the string itself."""
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def read_csv(path: str | Path, required: Sequence[str] = ("command", "device", "torch", "date"),
+             columns: Sequence[str] | None = None) -> tuple[dict[str, str], list[dict]]:
     """(header, rows) of a CSV written by write_csv: the '# key: value' lines as a dict, the
-    rows with numbers parsed. A missing header key or column is a ValueError."""
+    rows with numbers parsed. `columns` None: the scaling sweep's COLUMNS, typed as written;
+    otherwise those columns must be there, and every value that reads as a number is one.
+    A missing header key or column is a ValueError."""
     path = Path(path)
     header: dict[str, str] = {}
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -409,12 +424,16 @@ def read_csv(path: str | Path, required: Sequence[str] = ("command", "device", "
         raise ValueError(f"{path} lacks the header line(s) {lines_needed}; write it with "
                          "book.scaling.write_csv (benchmarks/scaling.py)")
     reader = csv.DictReader(lines[i:])
-    absent = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    expected = COLUMNS if columns is None else tuple(columns)
+    absent = [c for c in expected if c not in (reader.fieldnames or [])]
     if absent:
         raise ValueError(f"{path} lacks the column(s) {', '.join(absent)}; expected "
-                         f"{','.join(COLUMNS)}")
+                         f"{','.join(expected)}")
     rows = []
     for n, r in enumerate(reader, start=i + 2):
+        if columns is not None:
+            rows.append({k: _number(v) for k, v in r.items() if k in expected})
+            continue
         try:
             rows.append({k: int(v) if k in INT_COLUMNS else float(v) if k in FLOAT_COLUMNS
                          else v for k, v in r.items() if k in COLUMNS})

@@ -37,6 +37,10 @@ LAYERS: list[set[str]] = [
     # challenges (data noise, memorisation, head ablation on chapter 5's GPT)
     {"scale", "quantize", "challenges"},
     {"scaling"},  # chapter 8: scaling laws fitted to a family of small GPTs (counts with scale)
+    # chapter 9, questions readers ask: compare (language models at an equal compute budget; a
+    # discriminative classifier against a generative one), datasize (learning curves, tokens
+    # per parameter)
+    {"compare", "datasize"},
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]

@@ -14,7 +14,8 @@ source in a chapter), `timing` (NumPy against torch timings), `debugging` (activ
 NaN hunting, update ratios, causality and gradient checks, loss-curve verdicts,
 reproducibility), `runlog` (training runs logged to TensorBoard event files and read back),
 `profiling` (cProfile, line_profiler, gprof2dot and torch.profiler on the course's own
-models). tests/test_layers.py fixes which may import which.
+models), `ablation` (chapter 9: the learning-rate range test and chapter 5's training recipe
+ablated one knob at a time, with seeds). tests/test_layers.py fixes which may import which.
 """
 
 __version__ = "0.1.0"

@@ -376,25 +376,31 @@ def live_sweep(family: Sequence[Size] | None = None, steps: int = 300,
     return sorted(rows, key=lambda r: r["N"])
 
 
-def write_csv(path: str | Path, rows: Sequence[dict], header: dict[str, str]) -> None:
-    """Write rows (COLUMNS; extra keys are left out) under '# key: value' comment lines."""
+def write_csv(path: str | Path, rows: Sequence[dict], header: dict[str, str],
+              columns: Sequence[str] = COLUMNS) -> None:
+    """Write rows (`columns`, default COLUMNS; extra keys are left out) under '# key: value'
+    comment lines; floats with 6 significant digits ("flops" as 1.2345e+10)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as f:
         for key, value in header.items():
             f.write(f"# {key}: {value}\n")
-        w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
-            w.writerow({k: (f"{r[k]:.6g}" if k in FLOAT_COLUMNS and k != "flops" else
-                            f"{r[k]:.4e}" if k == "flops" else r[k]) for k in COLUMNS})
+            w.writerow({k: (f"{r[k]:.4e}" if k == "flops" else
+                            f"{r[k]:.6g}" if isinstance(r[k], float) else r[k])
+                        for k in columns})
 
 
-def read_csv(path: str | Path, required: Sequence[str] = ("command", "device", "torch", "date")
-             ) -> tuple[dict[str, str], list[dict]]:
+def read_csv(path: str | Path, required: Sequence[str] = ("command", "device", "torch", "date"),
+             columns: Sequence[str] = COLUMNS, int_columns: Iterable[str] = INT_COLUMNS,
+             float_columns: Iterable[str] = FLOAT_COLUMNS) -> tuple[dict[str, str], list[dict]]:
     """(header, rows) of a CSV written by write_csv: the '# key: value' lines as a dict, the
-    rows with numbers parsed. A missing header key or column is a ValueError."""
+    rows (`columns`, default COLUMNS) with the int and float columns parsed. A missing header
+    key or column is a ValueError."""
     path = Path(path)
+    int_columns, float_columns = set(int_columns), set(float_columns)
     header: dict[str, str] = {}
     lines = path.read_text(encoding="utf-8").splitlines()
     i = 0
@@ -409,15 +415,15 @@ def read_csv(path: str | Path, required: Sequence[str] = ("command", "device", "
         raise ValueError(f"{path} lacks the header line(s) {lines_needed}; write it with "
                          "book.scaling.write_csv (benchmarks/scaling.py)")
     reader = csv.DictReader(lines[i:])
-    absent = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    absent = [c for c in columns if c not in (reader.fieldnames or [])]
     if absent:
         raise ValueError(f"{path} lacks the column(s) {', '.join(absent)}; expected "
-                         f"{','.join(COLUMNS)}")
+                         f"{','.join(columns)}")
     rows = []
     for n, r in enumerate(reader, start=i + 2):
         try:
-            rows.append({k: int(v) if k in INT_COLUMNS else float(v) if k in FLOAT_COLUMNS
-                         else v for k, v in r.items() if k in COLUMNS})
+            rows.append({k: int(v) if k in int_columns else float(v) if k in float_columns
+                         else v for k, v in r.items() if k in columns})
         except (TypeError, ValueError) as e:
             raise ValueError(f"{path}, line {n}: a value is not a number ({e})") from e
     return header, rows

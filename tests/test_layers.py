@@ -37,6 +37,9 @@ LAYERS: list[set[str]] = [
     # challenges (data noise, memorisation, head ablation on chapter 5's GPT)
     {"scale", "quantize", "challenges"},
     {"scaling"},  # chapter 8: scaling laws fitted to a family of small GPTs (counts with scale)
+    # chapter 9, questions readers ask: ablation (how to optimise training: the learning-rate
+    # range test, chapter 5's recipe ablated one knob at a time with seeds; CSVs with scaling's)
+    {"ablation"},
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]

@@ -32,9 +32,8 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 
 from book import ablation as ab  # noqa: E402
-from book import data, env  # noqa: E402
+from book import env  # noqa: E402
 from book import scaling as sc  # noqa: E402
-from book import textgen as tg  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -58,10 +57,8 @@ def main() -> None:
     if args.steps is not None:
         settings["steps"] = args.steps
 
-    text = data.load("tinyshakespeare")
-    tok = tg.CharTokenizer(text)
-    train_text, val_text = tg.nanogpt_split(text)
-    train_ids, val_ids = torch.tensor(tok.encode(train_text)), torch.tensor(tok.encode(val_text))
+    corpus = sc.load_data()  # chapter 5's characters, nanoGPT's split
+    train_ids, val_ids = corpus.train_ids, corpus.val_ids
     shown = {k: v for k, v in settings.items() if k != "recipe"}
     print(f"device {device.type} | torch {torch.__version__} | {torch.get_num_threads()} "
           f"thread(s) | {shown} | baseline {settings['recipe']}", flush=True)
@@ -94,7 +91,7 @@ def main() -> None:
                   f"{platform.processor() or platform.machine()}",
         "torch": torch.__version__,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "data": f"Tiny Shakespeare, characters (V = {tok.vocab_size}), nanoGPT's 90/10 split; "
+        "data": f"Tiny Shakespeare, characters (V = {corpus.vocab_size}), nanoGPT's 90/10 split; "
                 "val_loss in nats on the whole validation split, windows of max_len; "
                 "train_loss: mean batch loss of the last 10% of steps",
         "model": str(settings["model"]),

@@ -7,20 +7,18 @@ from __future__ import annotations
 import math
 import os
 import re
-import subprocess
-import sys
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 import torch
+from site_tools import ROOT, run_benchmark
 
 from book import ablation as ab
 from book.textgen import GPT, GPTConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-ROOT = Path(__file__).resolve().parent.parent
 MIRROR = Path(os.environ.get("LLM_BOOK_DATA") or "/work/shared/data")
 LRS = [1e-4 * 2 ** i for i in range(8)]
 TINY = dict(max_len=8, num_layers=1, num_heads=2, embed_dim=12)
@@ -219,12 +217,9 @@ def test_the_committed_sweep_has_every_variant_and_enough_seeds():
 @pytest.mark.skipif(not (MIRROR / "tinyshakespeare" / "input.txt").is_file(),
                     reason=f"no local mirror of tinyshakespeare at {MIRROR}")
 def test_benchmark_writes_its_csvs_and_last_line(tmp_path):
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "training_ablation.py"), "--steps", "2",
-           "--seeds", "0", "--variants", "baseline", "lr x3", "--out", str(tmp_path / "a.csv"),
-           "--range-out", str(tmp_path / "r.csv")]
-    env = {**os.environ, "LLM_BOOK_DATA": str(MIRROR), "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300,
-                         check=False)
+    out = run_benchmark("training_ablation", "--steps", "2", "--seeds", "0", "--variants",
+                        "baseline", "lr x3", "--out", str(tmp_path / "a.csv"), "--range-out",
+                        str(tmp_path / "r.csv"), mirror=MIRROR)
     assert out.returncode == 0, out.stderr
     last = out.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"baseline \+0\.0000 lr_x3 [+-]\d\.\d{4}", last), last

@@ -14,9 +14,11 @@ source in a chapter), `timing` (NumPy against torch timings), `debugging` (activ
 NaN hunting, update ratios, causality and gradient checks, loss-curve verdicts,
 reproducibility), `runlog` (training runs logged to TensorBoard event files and read back),
 `profiling` (cProfile, line_profiler, gprof2dot and torch.profiler on the course's own
-models), `compare` (language models at an equal compute budget; a generative classifier
-against a discriminative one), `datasize` (learning curves against the amount of data, tokens
-per parameter). tests/test_layers.py fixes which may import which.
+models), `compare` (chapter 9: language models at an equal compute budget; a generative
+classifier against a discriminative one), `datasize` (learning curves against the amount of
+data, tokens per parameter), `ablation` (the learning-rate range test and chapter 5's training
+recipe ablated one knob at a time, with seeds). tests/test_layers.py fixes which may import
+which.
 """
 
 __version__ = "0.1.0"

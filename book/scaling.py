@@ -404,12 +404,19 @@ def _number(value: str) -> int | float | str:
 
 
 def read_csv(path: str | Path, required: Sequence[str] = ("command", "device", "torch", "date"),
-             columns: Sequence[str] | None = None) -> tuple[dict[str, str], list[dict]]:
+             columns: Sequence[str] | None = None, int_columns: Iterable[str] = (),
+             float_columns: Iterable[str] = ()) -> tuple[dict[str, str], list[dict]]:
     """(header, rows) of a CSV written by write_csv: the '# key: value' lines as a dict, the
-    rows with numbers parsed. `columns` None: the scaling sweep's COLUMNS, typed as written;
-    otherwise those columns must be there, and every value that reads as a number is one.
-    A missing header key or column is a ValueError."""
+    rows with numbers parsed. `columns` None: the scaling sweep's COLUMNS, with its int and
+    float columns. Otherwise those columns must be there; the ones named in `int_columns` and
+    `float_columns` must hold numbers of that kind, and any other value that reads as a number
+    is one. A missing header key or column, or a value that is not the number it must be, is a
+    ValueError."""
     path = Path(path)
+    sweep = columns is None  # the scaling sweep's own file: every column typed as written
+    if sweep:
+        columns, int_columns, float_columns = COLUMNS, INT_COLUMNS, FLOAT_COLUMNS
+    columns, ints, floats = tuple(columns), set(int_columns), set(float_columns)
     header: dict[str, str] = {}
     lines = path.read_text(encoding="utf-8").splitlines()
     i = 0
@@ -424,19 +431,16 @@ def read_csv(path: str | Path, required: Sequence[str] = ("command", "device", "
         raise ValueError(f"{path} lacks the header line(s) {lines_needed}; write it with "
                          "book.scaling.write_csv (benchmarks/scaling.py)")
     reader = csv.DictReader(lines[i:])
-    expected = COLUMNS if columns is None else tuple(columns)
-    absent = [c for c in expected if c not in (reader.fieldnames or [])]
+    absent = [c for c in columns if c not in (reader.fieldnames or [])]
     if absent:
         raise ValueError(f"{path} lacks the column(s) {', '.join(absent)}; expected "
-                         f"{','.join(expected)}")
+                         f"{','.join(columns)}")
     rows = []
     for n, r in enumerate(reader, start=i + 2):
-        if columns is not None:
-            rows.append({k: _number(v) for k, v in r.items() if k in expected})
-            continue
         try:
-            rows.append({k: int(v) if k in INT_COLUMNS else float(v) if k in FLOAT_COLUMNS
-                         else v for k, v in r.items() if k in COLUMNS})
+            rows.append({k: int(v) if k in ints else float(v) if k in floats else
+                         v if sweep else _number(v)
+                         for k, v in r.items() if k in columns})
         except (TypeError, ValueError) as e:
             raise ValueError(f"{path}, line {n}: a value is not a number ({e})") from e
     return header, rows

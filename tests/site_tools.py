@@ -7,7 +7,10 @@ collects both, `import conftest` in a test module gets whichever was imported fi
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,3 +29,12 @@ def load_tool(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def run_benchmark(name: str, *args: str, mirror: Path, timeout: float = 300
+                  ) -> subprocess.CompletedProcess:
+    """Run benchmarks/<name>.py with `args` on the data mirror `mirror`, this checkout's
+    `book` on the path; stdout and stderr captured as text (check returncode yourself)."""
+    env = {**os.environ, "LLM_BOOK_DATA": str(mirror), "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), *args],
+                          capture_output=True, text=True, env=env, timeout=timeout, check=False)

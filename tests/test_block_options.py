@@ -9,12 +9,11 @@ import itertools
 import math
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from site_tools import run_benchmark
 
 from book import textgen as tg
 from book import torch_nn
@@ -23,7 +22,6 @@ from book.textgen import variants as bv
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-ROOT = Path(__file__).resolve().parent.parent
 MIRROR = Path(os.environ.get("LLM_BOOK_DATA") or "/work/shared/data")
 
 
@@ -340,12 +338,8 @@ def test_compare_block_variants_on_a_tiny_config():
                     reason=f"no local mirror of tinyshakespeare at {MIRROR}")
 def test_benchmark_writes_its_csv_and_last_line(tmp_path):
     out_csv = tmp_path / "runs.csv"
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "block_variants.py"), "--config", "live",
-           "--max-iters", "3", "--seeds", "0", "--variants", "gpt2", "llama", "--csv",
-           str(out_csv)]
-    env = {**os.environ, "LLM_BOOK_DATA": str(MIRROR), "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300,
-                         check=False)
+    out = run_benchmark("block_variants", "--config", "live", "--max-iters", "3", "--seeds",
+                        "0", "--variants", "gpt2", "llama", "--csv", str(out_csv), mirror=MIRROR)
     assert out.returncode == 0, out.stderr
     last = out.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"gpt2 (\d+\.\d{4}) llama (\d+\.\d{4})", last), last

@@ -39,8 +39,9 @@ LAYERS: list[set[str]] = [
     {"scaling"},  # chapter 8: scaling laws fitted to a family of small GPTs (counts with scale)
     # chapter 9, questions readers ask: compare (language models at an equal compute budget; a
     # discriminative classifier against a generative one), datasize (learning curves, tokens
-    # per parameter)
-    {"compare", "datasize"},
+    # per parameter), ablation (the learning-rate range test, chapter 5's recipe ablated one
+    # knob at a time with seeds)
+    {"compare", "datasize", "ablation"},
     {"exercises", "widgets", "autograd_draw"},  # checkers and views, on top of everything
     {"grade"},  # grading a class: runs the checkers of `exercises` in submissions' kernels
 ]

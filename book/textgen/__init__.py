@@ -15,7 +15,8 @@
 - `settings`: `CPU_CONFIG` and `GPU_CONFIG`, used by the chapter and `benchmarks/textgen.py`;
 - `variants` (chapter 8, imported as `book.textgen.variants`): the GPT trained with each of
   `GPTConfig`'s block options (RoPE, RMSNorm, SwiGLU, grouped-query attention) and all four,
-  `compare_block_variants`, `summarize`, `format_table`, used by `benchmarks/block_variants.py`.
+  `compare_block_variants`, `summarize`, `format_table`, used by `benchmarks/block_variants.py`
+  (the last two by chapter 9's training ablation, `book.ablation`, too).
 
 Every name is also available from the package itself:
 

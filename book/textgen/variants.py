@@ -86,15 +86,17 @@ def compare_block_variants(train_ids: torch.Tensor, val_ids: torch.Tensor, model
 
 
 def summarize(rows: list[dict], baseline: str = "gpt2") -> dict[str, dict]:
-    """Per variant: n runs, params, mean and std (sample, n - 1) of val_loss, and the mean and
-    std of its difference from `baseline`'s run with the same seed (when there is one)."""
+    """Per variant: n runs, params (None where the rows have none), mean and std (sample,
+    n - 1) of val_loss, and the mean and std of its difference from `baseline`'s run with the
+    same seed (when there is one). Any ablation's rows fit: variant, seed, val_loss (and
+    params); chapter 9's `book.ablation` uses it too."""
     base = {r["seed"]: r["val_loss"] for r in rows if r["variant"] == baseline}
     out: dict[str, dict] = {}
     for name in dict.fromkeys(r["variant"] for r in rows):
         mine = [r for r in rows if r["variant"] == name]
         losses = [r["val_loss"] for r in mine]
         deltas = [r["val_loss"] - base[r["seed"]] for r in mine if r["seed"] in base]
-        out[name] = {"n": len(losses), "params": mine[0]["params"],
+        out[name] = {"n": len(losses), "params": mine[0].get("params"),
                      "mean": statistics.fmean(losses), "std": _std(losses),
                      "delta_mean": statistics.fmean(deltas) if deltas else math.nan,
                      "delta_std": _std(deltas)}
@@ -106,12 +108,23 @@ def _std(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else math.nan
 
 
-def format_table(summary: dict[str, dict], baseline: str = "gpt2") -> str:
-    """The summary as a text table: variant, parameters, val loss mean ± std, paired
-    difference from the baseline."""
-    lines = [f"{'variant':<8} {'params':>9} {'n':>2}  {'val loss':>15}  "
+def _spread(std: float, digits: int) -> str:
+    """A standard deviation with `digits` decimals; '-' where there is none (one run)."""
+    return f"{std:.{digits}f}" if math.isfinite(std) else "-"
+
+
+def format_table(summary: dict[str, dict], baseline: str = "gpt2", params: bool = True,
+                 digits: int = 4) -> str:
+    """The summary as a text table: variant, parameters (unless params=False), val loss mean
+    ± std, paired difference from the baseline, with `digits` decimals ('-' for the std of
+    a single run). The first column widens for long names."""
+    w = max([8, *map(len, summary)])
+    count = f" {'params':>9}" if params else ""
+    lines = [f"{'variant':<{w}}{count} {'n':>2}  {'val loss':>15}  "
              f"{'minus ' + baseline + ' (same seed)':>24}"]
     for name, s in summary.items():
-        lines.append(f"{name:<8} {s['params']:>9,} {s['n']:>2}  {s['mean']:7.4f} ± "
-                     f"{s['std']:.4f}  {s['delta_mean']:+15.4f} ± {s['delta_std']:.4f}")
+        count = f" {s['params']:>9,}" if params else ""
+        lines.append(f"{name:<{w}}{count} {s['n']:>2}  {s['mean']:{digits + 3}.{digits}f} ± "
+                     f"{_spread(s['std'], digits)}  {s['delta_mean']:+{digits + 11}.{digits}f}"
+                     f" ± {_spread(s['delta_std'], digits)}")
     return "\n".join(lines)

@@ -3,8 +3,8 @@ rate that a range test suggests, and a report on a run's validation loss (overfi
 
 The bigram reference is the package's own model (`book.textgen.NGramLM` of order 2 with add-k
 smoothing), so a pass means "agrees with the baseline the chapter measures with". The range
-test's rule is this module's `_ref_suggest_lr` (a bias-corrected moving average, cut at the
-first divergence); the report's reference is `_ref_overfitting_report`.
+test's rule is the package's too (`book.ablation.suggest_lr`: a bias-corrected moving average,
+cut at the first divergence); the report's reference is `_ref_overfitting_report`.
 
 A wrong number is compared with the answers of the usual mistakes (log base 2, no k·V in the
 denominator, the first test token counted, the mean for the sum, the sign; no bias correction,
@@ -287,18 +287,6 @@ def _kept(s: Sequence[float]) -> int:
     return len(s)
 
 
-def _ref_suggest_lr(lrs: Sequence[float], losses: Sequence[float], beta: float = 0.9) -> float:
-    """The range test's suggestion: lrs[i] / 10, where i is the first point with the smallest
-    bias-corrected smoothed loss before the divergence (the first smoothed loss that is not
-    finite or above 4 × the smallest before it)."""
-    s = _smoothed(losses, beta)
-    n = _kept(s)
-    if n == 0:
-        raise ValueError("the first loss is not finite: nothing to suggest from")
-    i = min(range(n), key=lambda t: s[t])
-    return float(lrs[i]) / _SAFETY
-
-
 def _argmin_first(values: Sequence[float]) -> int:
     return min(range(len(values)), key=lambda t: values[t])
 
@@ -352,7 +340,9 @@ def _lr_judge(out: Any, lrs: Sequence[float], losses: Sequence[float],
     if problem:
         return problem
     got = float(out)
-    want = _ref_suggest_lr(lrs, losses, beta)
+    from book.ablation import suggest_lr  # imports torch: only when a check runs
+
+    want = suggest_lr(lrs, losses, beta)
     if _close(got, want, 1e-12, 0.0):
         return None
     lr = [float(x) for x in lrs]

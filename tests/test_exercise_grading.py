@@ -91,6 +91,30 @@ def hard_coded(fn, visible: set, first_args: tuple):
     return cheat
 
 
+def assert_hidden_cases_work(check, solution, first_args: tuple | None = None) -> None:
+    """One checker's hidden cases: they pass `solution` for every seed, are new inputs that
+    change with the seed, and fail a cheat that knows only the visible answers (the answer to
+    the first visible case, or to `first_args` = (args, kwargs), for any other input)."""
+    visible: list = []
+    assert check(recording(solution, visible), quiet=True).passed
+    drawn = {}
+    for seed in SEEDS:
+        seen: list = []
+        result = check(recording(solution, seen), quiet=True, grading_seed=seed)
+        assert result.passed, result.message
+        drawn[seed] = seen[len(visible):]
+        assert drawn[seed] and not set(drawn[seed]) & set(visible)
+    assert drawn[SEEDS[0]] != drawn[SEEDS[1]]
+    if first_args is None:
+        first = check.cases()[0]
+        first_args = (first.args, first.kwargs)
+    cheat = hard_coded(solution, set(visible), first_args)
+    assert check(cheat, quiet=True).passed
+    for seed in SEEDS:
+        graded = check(cheat, quiet=True, grading_seed=seed)
+        assert not graded.passed and graded.failed_case.startswith("hidden case: ")
+
+
 def ids(exercise: Exercise) -> str:
     return f"ch{exercise.chapter:02d}-{exercise.function}"
 

@@ -18,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from test_exercise_grading import SEEDS, hard_coded, recording
+from test_exercise_grading import assert_hidden_cases_work
 
 from book import metrics, tagging
 from book.exercises import runner
@@ -391,21 +391,7 @@ def test_recall_at_k_mistakes():
 
 @pytest.mark.parametrize("check, solution", SOLUTIONS, ids=[c.exercise for c, _ in SOLUTIONS])
 def test_hidden_cases_pass_a_solution_change_with_the_seed_and_fail_a_cheat(check, solution):
-    visible: list = []
-    assert check(recording(solution, visible), quiet=True).passed
-    drawn = {}
-    for seed in SEEDS:
-        seen: list = []
-        result = check(recording(solution, seen), quiet=True, grading_seed=seed)
-        assert result.passed, result.message
-        drawn[seed] = seen[len(visible):]
-        assert drawn[seed] and not set(drawn[seed]) & set(visible)
-    assert drawn[SEEDS[0]] != drawn[SEEDS[1]]
-    cheat = hard_coded(solution, set(visible), _first_args(check))
-    assert check(cheat, quiet=True).passed
-    for seed in SEEDS:
-        graded = check(cheat, quiet=True, grading_seed=seed)
-        assert not graded.passed and graded.failed_case.startswith("hidden case: ")
+    assert_hidden_cases_work(check, solution, _first_args(check))
 
 
 def _first_args(check) -> tuple:

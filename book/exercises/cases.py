@@ -44,6 +44,8 @@ VALUE_KINDS = frozenset({"wrong_values", "not_finite", "property", "floating_poi
 # What an exercise-wide hint about the maths helps with: values, and a wrong shape (a sum without
 # keepdims, a transposed product).
 MATHS_KINDS = VALUE_KINDS | {"wrong_shape"}
+# A hint about an edge case (an empty input, a nan) that fits an exception too.
+OR_RAISED = VALUE_KINDS | {"raised"}
 # What a hint about the returned structure helps with: which element is which, how many there are.
 STRUCTURE_KINDS = frozenset({"wrong_type", "wrong_shape", "wrong_values", "property"})
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from book.exercises._shared import TOL_F64
-from book.exercises.cases import MATHS_KINDS, VALUE_KINDS, Case, Hint
+from book.exercises.cases import MATHS_KINDS, OR_RAISED, Case, Hint
 from book.exercises.check import checker
 from book.exercises.compare import describe_type, short_repr
 
@@ -30,9 +30,6 @@ from book.exercises.compare import describe_type, short_repr
 _SCORE_RTOL, _SCORE_ATOL = 1e-9, 1e-9
 # Lists longer than this (paths, entities) are shown cut in a message.
 _SHOW_ITEMS = 24
-# A case hint about an edge case (no tags, no references): it fits an exception too.
-_OR_RAISED = VALUE_KINDS | {"raised"}
-
 
 def _fits_one_line(items: list[Any]) -> str:
     """A list as its repr, its first _SHOW_ITEMS items and a count when it is longer."""
@@ -151,10 +148,10 @@ def check_modified_precision() -> list[Case]:
              "allows is 1 each (2 matches), not the sum over references."),
         case("several references: each n-gram's best one", (_CAT, _REFS, 2)),
         case("a hypothesis shorter than n has no n-grams", (["hello", "world"], _REFS, 3),
-             hint=Hint("2 tokens have no 3-gram: (0, 0), not an error.", _OR_RAISED)),
+             hint=Hint("2 tokens have no 3-gram: (0, 0), not an error.", OR_RAISED)),
         case("no reference: nothing matches", ("a cat on a mat".split(), [], 1),
              hint=Hint("with no reference nothing is allowed: matches 0, total 5 (a max over "
-                       "no counts is 0, not an error).", _OR_RAISED)),
+                       "no counts is 0, not an error).", OR_RAISED)),
         case("Chinese, one character per token, n = 2",
              (list("今天天气很好"), [list("今天天气不错")], 2)),
         case("a repeated bigram is clipped too",
@@ -575,7 +572,7 @@ def check_bio_entities() -> list[Case]:
              hint="an I- that continues nothing starts an entity (conlleval's reading): "
              "('ORG', 1, 3)."),
         case("an empty sentence", ([],),
-             hint=Hint("no tags, no entities: an empty list.", _OR_RAISED)),
+             hint=Hint("no tags, no entities: an empty list.", OR_RAISED)),
         case("WNUT types with a hyphen (creative-work)",
              (["B-creative-work", "I-creative-work", "O", "B-person"],),
              hint="the type is everything after 'B-' or 'I-', tag[2:]; tag.split('-') cuts "
@@ -755,7 +752,7 @@ _RECALL_SET_HINT = (
 _RECALL_NUMPY_HINT = Hint(
     "an element of a NumPy array of ids is an np.int64, not an int: isinstance(r, int) is "
     "False for it. Test whether r is a set instead, or isinstance(r, (int, np.integer)).",
-    _OR_RAISED,
+    OR_RAISED,
 )
 
 

@@ -30,12 +30,9 @@ from typing import Any
 import numpy as np
 
 from book.exercises._shared import torch_module
-from book.exercises.cases import VALUE_KINDS, Case, Hint
+from book.exercises.cases import OR_RAISED, VALUE_KINDS, Case, Hint
 from book.exercises.check import checker
 from book.exercises.compare import describe_type, short_repr
-
-# A case hint about an edge case that fits an exception too.
-_OR_RAISED = VALUE_KINDS | {"raised"}
 
 
 def _is_number(value: Any) -> bool:
@@ -1094,11 +1091,11 @@ def check_diagnose_loss_curve() -> list[Case]:
              "oscillating, which is checked before ok."),
         case("NaN from step 150 on", (_broken(learns, 150, math.nan, math.nan),),
              hint=Hint("one NaN is enough: diverged. A comparison with NaN is always False, so "
-                       "test for it first (math.isnan, or not math.isfinite).", _OR_RAISED)),
+                       "test for it first (math.isnan, or not math.isfinite).", OR_RAISED)),
         case("one inf in the middle (step 50 of 100)",
              (_broken(_decay(rng, 100, 4.0, 2.0, 15), 50, math.inf),),
              hint=Hint("an inf is not a NaN: math.isnan(inf) is False, and one inf in the middle "
-                       "of the run hides in a median. math.isfinite catches both.", _OR_RAISED)),
+                       "of the run hides in a median. math.isfinite catches both.", OR_RAISED)),
         case("climbs to 10 times the start (40 steps)", (_climbing(rng, 40, 2.5, 10.0),),
              hint="after a small dip the loss ends 10 times higher than it started: diverged."),
     ]

@@ -23,12 +23,9 @@ from typing import Any
 import numpy as np
 
 from book.exercises._shared import TOL_F32, tol_for, torch_module
-from book.exercises.cases import MATHS_KINDS, VALUE_KINDS, Case, Hint
+from book.exercises.cases import MATHS_KINDS, OR_RAISED, VALUE_KINDS, Case, Hint
 from book.exercises.check import checker
 from book.exercises.compare import describe_type, short_repr
-
-# A case hint about an edge case that fits an exception too.
-_OR_RAISED = VALUE_KINDS | {"raised"}
 
 
 def _int_problem(out: Any, what: str) -> str | None:
@@ -392,14 +389,14 @@ def check_merge_softmax_blocks() -> list[Case]:
         _merge_case("scores around +1000 in a and -1000 in b", rng, (), 4, 3, (3, 3),
                     offsets=(1000.0, -1000.0),
                     hint=Hint("np.exp(1000) is inf, and inf / inf is nan: never take exp of a "
-                              "maximum itself, only of a difference m_i - m <= 0.", _OR_RAISED)),
+                              "maximum itself, only of a difference m_i - m <= 0.", OR_RAISED)),
         _merge_case("scores around -1000 in a and +1000 in b", rng, (), 4, 3, (3, 3),
                     offsets=(-1000.0, 1000.0)),
         _merge_case("block a fully masked (m = -inf, l = 0, o = 0)", rng, (), 4, 3, (3, 3),
                     masked="a",
                     hint=Hint("exp(-inf - m) is 0, so a masked part adds nothing; but -inf - "
                               "(-inf) is nan: subtract the merged maximum m, which is finite.",
-                              _OR_RAISED)),
+                              OR_RAISED)),
         _merge_case("some queries see only block a, others only block b", rng, (), 8, 3, (4, 4),
                     masked="rows"),
         _merge_case("float32 stays float32", rng, (), 4, 3, (3, 5), dtype=np.float32),
@@ -590,10 +587,10 @@ def _quantize_cases(rng: np.random.Generator, hidden: bool) -> list[tuple[str, A
          "a row near 1000."),
         ("a row of zeros", _weights(rng, 4, 5, zero_rows=1),
          Hint("max|w| of a zero row is 0 and 0 / 0 is nan: give that row scale 1 (torch.where, "
-              "or clamp the denominator), and its q is 0.", _OR_RAISED)),
+              "or clamp the denominator), and its q is 0.", OR_RAISED)),
         ("an nn.Linear's weight (a Parameter that requires grad)", _linear_weight(rng, 16, 8),
          Hint("the weight requires grad: work on w.detach() (q and scale are data, not part "
-              "of a graph).", _OR_RAISED)),
+              "of a graph).", OR_RAISED)),
         ("one column (5 × 1)", _weights(rng, 5, 1), None),
         ("a 64 × 48 matrix", _weights(rng, 64, 48, spread=0.5), None),
     ]

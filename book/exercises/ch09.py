@@ -27,12 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from book.exercises.cases import VALUE_KINDS, Case, Hint
+from book.exercises.cases import OR_RAISED, VALUE_KINDS, Case, Hint
 from book.exercises.check import checker
 from book.exercises.compare import describe_type, short_repr
-
-# A case hint about an edge case that fits an exception too.
-_OR_RAISED = VALUE_KINDS | {"raised"}
 
 
 def _float_problem(out: Any, what: str) -> str | None:
@@ -242,11 +239,11 @@ def check_bigram_log_likelihood() -> list[Case]:
                      [2, 4, 3, 0], 5, 1.0,
                      hint=Hint("4 never occurs in train_ids: c(4) = 0 and c(4, b) = 0, so "
                                "P(b | 4) = k / (k·V) = 1/V; and 2 is train_ids' last id, so it "
-                               "starts no pair: c(2) = 0 too.", _OR_RAISED)),
+                               "starts no pair: c(2) = 0 too.", OR_RAISED)),
         _bigram_case("one test id: nothing to predict", [0, 1, 2, 1, 0], [2], 3, 1.0,
                      hint=Hint("the first id is not predicted, so one id leaves no term: the "
                                "sum of nothing is 0.0 (a mean would divide by 0).",
-                               _OR_RAISED)),
+                               OR_RAISED)),
         _bigram_case("a text of 2,000 ids, V = 65, k = 0.1", text[:1600], text[1600:], 65, 0.1),
     ]
 
@@ -457,7 +454,7 @@ def check_suggest_lr() -> list[Case]:
         _lr_case("the loss ends in nan", rng, 80, tail="nan",
                  hint=Hint("a nan loss makes every later average nan: the scan stops at the "
                            "first smoothed loss that is not finite (math.isfinite).",
-                           _OR_RAISED)),
+                           OR_RAISED)),
         _lr_case("one spike, then a lower loss: the scan stops at the spike", rng, 120,
                  tail="spike",
                  hint="the spike lifts the smoothed loss above 4 × its best so far: the run "
@@ -779,10 +776,10 @@ def check_overfitting_report() -> list[Case]:
         _report_case("one record", _history(rng, 1, "learns", interval=500)),
         _report_case("an empty history", [],
                      hint=Hint("check `if not history:` first and raise ValueError saying the "
-                               "history is empty.", _OR_RAISED | {"property"})),
+                               "history is empty.", OR_RAISED | {"property"})),
         _report_case("a record without 'val_loss' (trained without evaluation)",
                      _without(overfits, 3, "val_loss"),
                      hint=Hint("check every record for the three keys before using them, and "
                                "raise ValueError naming the missing one.",
-                               _OR_RAISED | {"property"})),
+                               OR_RAISED | {"property"})),
     ]

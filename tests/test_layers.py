@@ -18,7 +18,7 @@ BOOK = Path(__file__).resolve().parent.parent / "book"
 # Bottom to top. A module may import from the layers below its own, not from its own or above.
 LAYERS: list[set[str]] = [
     {"env"},  # where the code runs (device, seeds) and where the course's own files are
-    {"data", "gradcheck", "display"},  # infrastructure: no course content
+    {"data", "gradcheck", "display", "bibliography"},  # infrastructure: no course content
     {"text", "metrics"},  # tokenizer, vocabulary, batches; BLEU, entity F1, recall@k (ch. 6)
     {"np_nn"},  # NumPy layers (chapter 3), the package's one softmax, sigmoid, Adam
     {"torch_nn", "optim"},  # PyTorch layers; AdamW set-up and the learning-rate schedule

@@ -186,8 +186,8 @@ def test_the_command_line_refuses_to_grade_without_a_seed(monkeypatch, capsys, t
 def test_the_command_line_says_what_is_wrong_with_the_folder_or_chapters(capsys, tmp_path):
     assert grade_main([str(tmp_path / "missing"), "--seed", "1"]) == 2
     assert "is not a folder" in capsys.readouterr().err
-    assert grade_main([str(tmp_path), "--seed", "1", "--chapters", "9"]) == 2
-    assert "no chapter 9 has exercises" in capsys.readouterr().err
+    assert grade_main([str(tmp_path), "--seed", "1", "--chapters", "10"]) == 2
+    assert "no chapter 10 has exercises" in capsys.readouterr().err
     (tmp_path / "notes.txt").write_text("not a notebook", encoding="utf-8")
     assert grade_main([str(tmp_path), "--seed", "1", "--quiet"]) == 2
     assert "no notebooks in" in capsys.readouterr().err

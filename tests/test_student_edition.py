@@ -84,11 +84,13 @@ def _solution_bodies() -> dict[str, list[str]]:
 
     import nbformat
 
+    from book.exercises.registry import NOTEBOOKS
+
     sys.path.insert(0, str(ROOT / "tools"))
     import exercises as tool
 
     bodies = {}
-    for chapter in sorted((ROOT / "chapters").glob("*.ipynb")):
+    for chapter in sorted(ROOT / path for path in NOTEBOOKS.values()):  # those with exercises
         solutions = nbformat.read(tool.solutions_for(chapter), as_version=4)
         for _, cell in tool.tagged(solutions, tool.SOLUTION_TAG):
             tree = ast.parse(cell.source)

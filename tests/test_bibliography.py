@@ -126,3 +126,14 @@ def test_chapter_10_judges_every_reference_of_the_article():
         if cell["cell_type"] == "markdown")
     missing = sorted({t for t in titles if t not in chapter})
     assert not missing, f"chapter 10 does not judge {missing}"
+
+
+def test_every_chapter_ends_with_its_own_references():
+    """Each chapter's last cell is its reference list: the works cited on that page (the filter),
+    drawn by the website; tests/test_site.py checks the list the site draws."""
+    for path in sorted((bib.REPOSITORY / "chapters").glob("*.ipynb")):
+        last = json.loads(path.read_text(encoding="utf-8"))["cells"][-1]
+        text = "".join(last["source"])
+        assert last["cell_type"] == "markdown" and text.startswith("## References\n"), (
+            f"{path.name}: end the chapter with a '## References' cell (see chapter 1's)")
+        assert "```{bibliography}\n:filter: docname in docnames\n```" in text, path.name

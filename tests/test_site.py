@@ -88,3 +88,22 @@ def test_markdown_that_cells_print_is_rendered_tables_included(site):
         assert not unrendered.search(text), f"{rel}: a Markdown table printed by a cell is raw"
     tables = (site / "chapters/07_tools.html").read_text(encoding="utf-8").count("<table")
     assert tables >= 5, f"chapter 7 shows its profiles as tables; found {tables} <table>"
+
+
+def test_each_chapter_lists_the_works_it_cites_and_its_citations_link_to_that_list(site):
+    from book.bibliography import citations, load
+
+    cited = citations()
+    for page in sorted((site / "chapters").glob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        keys = {key for key, files in cited.items() if f"chapters/{page.stem}" in files}
+        section = html[html.index('<section id="references">'):]
+        entries = re.findall(r'class="citation" id="([^"]+)" role="doc-biblioentry"', section)
+        assert len(entries) == len(keys) > 0, (
+            f"{page.name}: {len(entries)} works in its references, {len(keys)} cited")
+        # every citation in the text links to this page's list, not to the book's whole list
+        assert 'href="../references.html#' not in html, page.name
+        linked = set(re.findall(r'<a class="reference internal" href="#(id\d+)" title=', html))
+        assert linked == set(entries), f"{page.name}: citations link to {linked ^ set(entries)}"
+    whole = (site / "references.html").read_text(encoding="utf-8")
+    assert whole.count('role="doc-biblioentry"') == len(load())

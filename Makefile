@@ -52,11 +52,17 @@ student-notebooks: setup
 lint: setup
 	$(VENV)/bin/ruff check book tests tools benchmarks chapters solutions
 
+# Two test workers on two cores, one thread each: with more threads than cores, torch's and
+# OpenBLAS's threads wait for each other, and a notebook's training ran 30 times slower.
+# The files run longest first (tests/time_budgets.py), in that order (--no-loadscope-reorder).
+ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+PYTEST_2 := $(ONE_THREAD) $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+
 unit: setup
-	$(PY) -m pytest -n 2 --dist loadfile -m "not slow and not browser and not site" tests
+	$(PYTEST_2) -m "not slow and not browser and not site" tests
 
 test: lint book student-book
-	$(PY) -m pytest -n 2 --dist loadfile tests \
+	$(PYTEST_2) --durations=20 tests \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg chapters solutions
 
 notebooks: setup

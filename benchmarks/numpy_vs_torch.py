@@ -1,35 +1,86 @@
 """Time forward+backward of the NumPy LSTM and multi-head attention against torch, on the CPU.
 
-    python benchmarks/numpy_vs_torch.py [--repeats 20]
+    python benchmarks/numpy_vs_torch.py [--rounds 9] [--steps 7] [--native-blas]
 
-Both sides run float32 on the same weights and inputs, in this process, alternating, several
-times; the medians are compared (book/timing.py). The last line is exactly
-`lstm_ratio <NumPy/torch> mha_ratio <NumPy/torch>` (below 1 means NumPy is faster).
-Sizes: LSTM T=64, B=32, I=H=256; attention B=16, T=128, E=256, 8 heads (chapter 3).
+Both sides run float32 on the same weights and inputs, in this process. Each round times
+`--steps` calls of the NumPy step, then as many of torch's (medians); the rounds alternate, so a
+neighbour's load falls on both, and the ratio is reported as the median over the rounds with its
+spread (lowest and highest round). For each layer it also times the NumPy step's matrix products
+alone (book.timing.lstm_products / mha_products): the share of the step that is BLAS, which no
+Python-side change can remove. It prints the BLAS libraries loaded and the kernel each uses
+(threadpoolctl), and torch's CPU capability.
+
+--native-blas: this machine's environment pins OpenBLAS to its AVX2 kernel and a small L2 size
+(OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE). With the flag, the script restarts itself with both
+unset, for its own process only, so that OpenBLAS picks the kernel for this CPU, and says so.
+Never set this for tests or CI.
+
+Sizes: LSTM T=64, B=32, I=H=256; attention B=16, T=128, E=256, 8 heads (chapter 3). The last
+line is exactly `lstm_ratio <NumPy/torch> mha_ratio <NumPy/torch>` (medians; below 1: NumPy
+faster).
 """
 
 from __future__ import annotations
 
-import argparse
+import os
+import sys
 
-import numpy as np
-import torch
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+UNSET_NOTE = "LLM_BOOK_BLAS_UNSET"  # what the restart removed, to be printed after it
 
-from book.timing import compare, lstm_pair, mha_pair
+if "--native-blas" in sys.argv and any(name in os.environ for name in BLAS_ENV):
+    # before NumPy is imported: OpenBLAS reads these once, when it loads
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_ENV}
+    env[UNSET_NOTE] = " ".join(f"{k}={os.environ[k]}" for k in BLAS_ENV if k in os.environ)
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from threadpoolctl import threadpool_info  # noqa: E402
+
+from book import timing  # noqa: E402
+
+
+def describe_blas() -> None:
+    """Which BLAS each library loaded, with its kernel and threads; torch's CPU capability."""
+    if os.environ.get(UNSET_NOTE):
+        print(f"--native-blas: unset for this process only: {os.environ[UNSET_NOTE]}")
+    else:
+        pinned = [f"{k}={os.environ[k]}" for k in BLAS_ENV if k in os.environ]
+        print("BLAS environment:", " ".join(pinned) if pinned else "nothing pinned")
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            print(f"BLAS: {lib.get('internal_api')} {lib.get('version')}, kernel "
+                  f"{lib.get('architecture')}, {lib.get('num_threads')} threads "
+                  f"({os.path.basename(lib.get('filepath', ''))})")
+    print(f"torch {torch.__version__}: {torch.get_num_threads()} threads, CPU capability "
+          f"{torch.backends.cpu.get_cpu_capability()}; NumPy {np.__version__}")
 
 
 def main() -> None:
-    """Print each timing, then the ratio line."""
+    """Print each layer's timings and ratio spread, then the ratio line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds (odd: a median)")
+    parser.add_argument("--steps", type=int, default=7, help="timed steps per side and round")
+    parser.add_argument("--native-blas", action="store_true",
+                        help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this process")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; NumPy {np.__version__}")
+    describe_blas()
     ratios = {}
-    for name, pair in [("lstm", lstm_pair), ("mha", mha_pair)]:
-        ours_ms, theirs_ms = compare(pair, args.repeats)
-        ratios[name] = ours_ms / theirs_ms
-        print(f"{name}: NumPy {ours_ms:.1f} ms, torch {theirs_ms:.1f} ms "
-              "(forward+backward, median)")
+    for name, pair, products in [("lstm", timing.lstm_pair, timing.lstm_products),
+                                 ("mha", timing.mha_pair, timing.mha_products)]:
+        rounds = timing.paired_rounds(pair, args.rounds, args.steps)
+        products_ms = timing.median_ms(products(), args.steps * 3)
+        ours = statistics.median(r[0] for r in rounds)
+        theirs = statistics.median(r[1] for r in rounds)
+        each = sorted(r[0] / r[1] for r in rounds)
+        ratios[name] = statistics.median(each)
+        print(f"{name}: NumPy {ours:.1f} ms (its matrix products alone {products_ms:.1f} ms, "
+              f"{products_ms / ours:.0%}), torch {theirs:.1f} ms; ratio {ratios[name]:.2f}, "
+              f"rounds {each[0]:.2f}-{each[-1]:.2f} ({args.rounds} rounds x {args.steps} steps)")
     print(f"lstm_ratio {ratios['lstm']:.2f} mha_ratio {ratios['mha']:.2f}")
 
 

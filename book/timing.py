@@ -77,12 +77,67 @@ def mha_pair(B: int = 16, T: int = 128, E: int = 256, heads: int = 8) -> tuple[C
     return numpy_step, torch_step
 
 
+def lstm_products(T: int = 64, B: int = 32, H: int = 256) -> Callable[[], None]:
+    """The matrix products alone of `lstm_pair`'s NumPy step, with its shapes and memory layouts
+    (book.np_nn.LSTM: the hoisted input projection, T recurrent products forward and T backward,
+    the two weight gradients and dx): the step's time if everything but BLAS cost nothing."""
+    rng = np.random.default_rng(0)
+    G = 4 * H
+    w_ih, w_hh = (rng.standard_normal((G, H), dtype=np.float32) for _ in range(2))
+    w_hh_t = np.ascontiguousarray(w_hh.T)
+    x = rng.standard_normal((T * B, H), dtype=np.float32)
+    hs = rng.standard_normal((T + 1, H, B), dtype=np.float32)
+    z = np.empty((T, G, B), np.float32)
+    dz2 = rng.standard_normal((G, T * B), dtype=np.float32)
+    h_prev = np.ascontiguousarray(hs[:-1].transpose(1, 0, 2).reshape(H, T * B))
+    dh = np.empty((H, B), np.float32)
+
+    def step() -> None:
+        w_ih @ x.T  # input projection of all steps
+        for t in range(T):
+            np.matmul(w_hh, hs[t], out=z[t])  # forward recurrence
+        for t in reversed(range(T)):
+            np.matmul(w_hh_t, z[t], out=dh)  # backward recurrence
+        dz2 @ x, dz2 @ h_prev.T, dz2.T @ w_ih  # dW_ih, dW_hh, dx
+
+    return step
+
+
+def mha_products(B: int = 16, T: int = 128, E: int = 256, heads: int = 8) -> Callable[[], None]:
+    """The matrix products alone of `mha_pair`'s NumPy step (book.np_nn.MultiHeadAttention):
+    three input projections, scores, weights @ values, the output projection, and their
+    backward products, with the same shapes."""
+    rng = np.random.default_rng(0)
+    hd = E // heads
+    x = rng.standard_normal((B * T, E), dtype=np.float32)
+    w = rng.standard_normal((E, E), dtype=np.float32)
+    q, k, v = (rng.standard_normal((B, heads, T, hd), dtype=np.float32) for _ in range(3))
+    p = rng.standard_normal((B, heads, T, T), dtype=np.float32)
+
+    def step() -> None:
+        for _ in range(3):
+            x @ w.T  # q, k, v projections
+        q @ k.swapaxes(-1, -2), p @ v  # scores, weights @ values
+        x @ w.T  # output projection
+        x.T @ x, x @ w  # its weight gradient and input gradient
+        p.swapaxes(-1, -2) @ q, q @ v.swapaxes(-1, -2)  # dv, dweights
+        p @ k, p.swapaxes(-1, -2) @ q  # dq, dk
+        for _ in range(3):
+            x.T @ x, x @ w  # the input projections' weight and input gradients
+
+    return step
+
+
+def paired_rounds(pair: Callable[[], tuple[Callable, Callable]], rounds: int, steps: int
+                  ) -> list[tuple[float, float]]:
+    """(NumPy ms, torch ms) medians of `steps` calls each, for each of `rounds` rounds; the two
+    sides alternate round by round, so a neighbour's load falls on both alike."""
+    numpy_step, torch_step = pair()
+    return [(median_ms(numpy_step, steps), median_ms(torch_step, steps)) for _ in range(rounds)]
+
+
 def compare(pair: Callable[[], tuple[Callable, Callable]], repeats: int = 20
             ) -> tuple[float, float]:
     """Median milliseconds of (NumPy, torch) for one pair, alternating in three rounds."""
-    numpy_step, torch_step = pair()
-    ours, theirs = [], []
-    for _ in range(3):
-        ours.append(median_ms(numpy_step, repeats // 3 + 1))
-        theirs.append(median_ms(torch_step, repeats // 3 + 1))
-    return statistics.median(ours), statistics.median(theirs)
+    timings = paired_rounds(pair, 3, repeats // 3 + 1)
+    return (statistics.median(t[0] for t in timings), statistics.median(t[1] for t in timings))

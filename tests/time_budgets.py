@@ -36,10 +36,10 @@ def load(path: Path = BUDGETS) -> tuple[dict[str, float], float]:
     return {name: float(s) for name, s in data["seconds"].items()}, float(data["reference_s"])
 
 
-def reference_seconds(repeats: int = 3) -> float:
-    """Median time of a fixed workload like the notebooks' (float32 products in NumPy, a small
-    torch model trained a few steps, on one thread): how fast this machine is right now."""
-    import statistics
+def reference_seconds(repeats: int = 5) -> float:
+    """Fastest of `repeats` runs of a fixed workload like the notebooks' (float32 products in
+    NumPy, a small torch model trained a few steps, on one thread): how fast this machine is
+    (the fastest run, since a shared machine's noise only ever adds time)."""
     import time
 
     import numpy as np
@@ -67,7 +67,7 @@ def reference_seconds(repeats: int = 3) -> float:
                 loss.backward()
                 opt.step()
             times.append(time.perf_counter() - start)
-        return statistics.median(times)
+        return min(times)
     finally:
         torch.set_num_threads(threads)
 

@@ -2,8 +2,9 @@
 
     LLM_BOOK_DATA=/path/to/mirror python benchmarks/textgen.py [--device cpu|cuda] [overrides]
 
-Uses `book.textgen.CPU_CONFIG` (or GPU_CONFIG on a CUDA device), the same code the chapter
-calls; any setting can be overridden from the command line (see --help), so a shell script can
+Uses `book.textgen.CPU_MUON_CONFIG` (chapter 5's CPU model trained with Muon; `--config cpu`:
+CPU_CONFIG, the chapter's AdamW recipe) or GPU_CONFIG on a CUDA device, the same code the
+chapter calls; any setting can be overridden from the command line (see --help), so a script can
 try several configurations in turn (benchmarks/textgen_gpu_sweep.sh). The clock starts when the
 process starts: --max-seconds (default: the recipe's budget_s) is a budget counted from there,
 imports, data, compilation and warm-up included, and training stops when it is spent. The
@@ -47,8 +48,10 @@ def parse_args() -> argparse.Namespace:
     """The device, the recipe to start from, and any overrides of its settings."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best here)")
-    p.add_argument("--config", choices=["cpu", "gpu"], default=None,
-                   help="the recipe to start from (default: gpu on CUDA, cpu elsewhere)")
+    p.add_argument("--config", choices=["cpu", "cpu-muon", "gpu"], default=None,
+                   help="the recipe to start from (default: gpu on CUDA, cpu-muon elsewhere)")
+    p.add_argument("--optimizer", choices=tg.OPTIMIZERS, default=None,
+                   help="adamw or muon (default: the recipe's)")
     for name, (_, typ) in OVERRIDES.items():
         flag = "--" + name.replace("_", "-")
         if typ is None:
@@ -67,18 +70,23 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def settings(args: argparse.Namespace, device: torch.device) -> tuple[dict, dict, float | None]:
-    """(model settings, train settings, budget in seconds or None): the recipe with the command
-    line's overrides."""
-    name = args.config or ("gpu" if device.type == "cuda" else "cpu")
-    recipe = tg.GPU_CONFIG if name == "gpu" else tg.CPU_CONFIG
+RECIPES = {"cpu": tg.CPU_CONFIG, "cpu-muon": tg.CPU_MUON_CONFIG, "gpu": tg.GPU_CONFIG}
+
+
+def settings(args: argparse.Namespace, device: torch.device
+             ) -> tuple[dict, dict, float | None, str]:
+    """(model settings, train settings, budget in seconds or None, optimizer): the recipe with
+    the command line's overrides."""
+    name = args.config or ("gpu" if device.type == "cuda" else "cpu-muon")
+    recipe = RECIPES[name]
     model_kw, train_kw = dict(recipe["model"]), dict(recipe["train"])
     for flag, (section, _) in OVERRIDES.items():
         value = getattr(args, flag)
         if value is not None:
             (model_kw if section == "model" else train_kw)[KEY.get(flag, flag)] = value
     seconds = args.max_seconds if args.max_seconds is not None else recipe["budget_s"]
-    return model_kw, train_kw, None if args.no_time_limit else seconds
+    optimizer = args.optimizer or recipe.get("optimizer", "adamw")
+    return model_kw, train_kw, None if args.no_time_limit else seconds, optimizer
 
 
 def main() -> None:
@@ -87,12 +95,12 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = env.device(args.device)
-    model_kw, train_kw, seconds = settings(args, device)
+    model_kw, train_kw, seconds, optimizer = settings(args, device)
     cfg = tg.TrainConfig(**train_kw)
     gpu = f" ({env.gpu_name()})" if device.type == "cuda" else ""
     print(f"device {device.type}{gpu} | torch {torch.__version__} | "
           f"{torch.get_num_threads()} threads | model {model_kw} | train {asdict(cfg)} | "
-          f"budget {seconds} s",
+          f"optimizer {optimizer} | budget {seconds} s",
           flush=True)
 
     text = data.load("tinyshakespeare", progress=False)
@@ -107,7 +115,8 @@ def main() -> None:
           f"ready after {time.perf_counter() - T0:.1f} s", flush=True)
 
     budget = None if seconds is None else tg.Budget(seconds, t0=T0)
-    log = tg.train(model, train_ids, val_ids, cfg, device, progress=args.progress, budget=budget)
+    log = tg.train(model, train_ids, val_ids, cfg, device, progress=args.progress, budget=budget,
+                   optimizer=optimizer)
     for row in log.history:
         print(" ".join(f"{k} {v:.4g}" for k, v in row.items()))
     # the whole split; no gradients are kept, so 4 times the training batch fits

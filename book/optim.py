@@ -1,6 +1,7 @@
 """Optimiser set-up and the learning-rate schedule shared by the course's PyTorch training loops.
 
 `adamw(model, lr, ...)`: AdamW with weight decay on matrices and embeddings only.
+`muon_adamw(model, lr, ...)`: Muon on the hidden matrices of the blocks, AdamW on the rest.
 `warmup_cosine(step, lr, min_lr, warmup, total)`: a linear warm-up, then a cosine decay.
 `train_steps(model, loss_of, batches_of_epoch, steps, lr, ...)`: the step-counted AdamW loop.
 Chapter 4's classifiers (`book.classify`) and chapter 5's language models (`book.textgen`) both
@@ -19,7 +20,7 @@ from torch import nn
 
 from book.env import progress_bar, seed_everything
 
-__all__ = ["adamw", "train_steps", "warmup_cosine"]
+__all__ = ["MuonAdamW", "adamw", "muon_adamw", "train_steps", "warmup_cosine"]
 
 
 def warmup_cosine(step: int, lr: float, min_lr: float, warmup: int, total: int) -> float:
@@ -45,6 +46,61 @@ def adamw(model: nn.Module, lr: float, weight_decay: float,
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=lr, betas=betas,
                              fused=True if device_type == "cuda" else None)
+
+
+class MuonAdamW:
+    """Two optimisers stepped as one: `torch.optim.Muon` on the hidden matrices, AdamW on the
+    embeddings, the head and every vector. Offers what the course's loops use of an optimiser:
+    `param_groups` (both optimisers' groups: setting each group's "lr" sets the schedule for
+    both), `zero_grad`, `step`, `state_dict` and `load_state_dict` (checkpoints)."""
+
+    def __init__(self, muon: torch.optim.Optimizer, adamw: torch.optim.Optimizer) -> None:
+        self.muon, self.adamw = muon, adamw
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return [*self.muon.param_groups, *self.adamw.param_groups]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.muon.zero_grad(set_to_none=set_to_none)
+        self.adamw.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        self.muon.step()
+        self.adamw.step()
+
+    def state_dict(self) -> dict:
+        return {"muon": self.muon.state_dict(), "adamw": self.adamw.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if set(state) != {"muon", "adamw"}:
+            raise ValueError("this optimizer state is not a MuonAdamW's (keys 'muon' and "
+                             f"'adamw'); got keys {sorted(state)}: resume with the optimizer "
+                             "the checkpoint was saved with")
+        self.muon.load_state_dict(state["muon"])
+        self.adamw.load_state_dict(state["adamw"])
+
+
+def muon_adamw(model: nn.Module, lr: float, weight_decay: float,
+               betas: tuple[float, float] = (0.9, 0.999), hidden: str = "blocks."
+               ) -> MuonAdamW:
+    """Muon (momentum, then each matrix's update orthogonalised by Newton–Schulz iterations;
+    Jordan et al., 2024) on the 2-D weights whose names start with `hidden` (the Transformer
+    blocks' matrices), AdamW (`adamw`'s grouping) on everything else: the embeddings and the
+    head tied to them, LayerNorm gains, biases. `adjust_lr_fn="match_rms_adamw"` scales Muon's
+    update to AdamW's typical size (Liu et al., 2025), so that one learning rate and one
+    schedule serve both."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    mats = [p for n, p in named if p.dim() == 2 and n.startswith(hidden)]
+    if not mats:
+        raise ValueError(f"no 2-D parameter of the model is named {hidden!r}...: Muon has "
+                         "nothing to train; use adamw, or pass the prefix of the hidden layers")
+    rest = [p for n, p in named if not (p.dim() == 2 and n.startswith(hidden))]
+    muon = torch.optim.Muon(mats, lr=lr, weight_decay=weight_decay,
+                            adjust_lr_fn="match_rms_adamw")
+    groups = [{"params": [p for p in rest if p.dim() >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in rest if p.dim() < 2], "weight_decay": 0.0}]
+    return MuonAdamW(muon, torch.optim.AdamW(groups, lr=lr, betas=betas))
 
 
 def train_steps(model: nn.Module, loss_of: Callable[[np.ndarray], torch.Tensor],

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from book.optim import adamw, train_steps, warmup_cosine
+from book.optim import MuonAdamW, adamw, muon_adamw, train_steps, warmup_cosine
 
 
 def test_warmup_rises_linearly_then_the_cosine_falls_to_the_floor():
@@ -26,6 +26,59 @@ def test_adamw_decays_matrices_and_embeddings_but_not_biases_or_gains():
     assert {p.dim() for p in decayed["params"]} == {2} and decayed["weight_decay"] == 0.1
     assert {p.dim() for p in plain["params"]} == {1} and plain["weight_decay"] == 0.0
     assert len(decayed["params"]) + len(plain["params"]) == len(list(model.parameters()))
+
+
+class _Blocks(nn.Module):
+    """An embedding, two hidden matrices under `blocks.`, a gain and a head."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb = nn.Embedding(5, 4)
+        self.blocks = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 4))
+        self.norm = nn.LayerNorm(4)
+        self.head = nn.Linear(4, 5, bias=False)
+
+    def forward(self, idx):
+        return self.head(self.norm(self.blocks(self.emb(idx))))
+
+
+def test_muon_takes_the_hidden_matrices_and_adamw_the_rest():
+    model = _Blocks()
+    opt = muon_adamw(model, 1e-2, 0.1)
+    assert isinstance(opt.muon, torch.optim.Muon) and isinstance(opt.adamw, torch.optim.AdamW)
+    muon_params = {id(p) for g in opt.muon.param_groups for p in g["params"]}
+    assert muon_params == {id(model.blocks[0].weight), id(model.blocks[2].weight)}
+    every = [p for g in opt.param_groups for p in g["params"]]
+    assert sorted(map(id, every)) == sorted(id(p) for p in model.parameters())  # each once
+    for group in opt.param_groups:  # the training loops set the schedule through the groups
+        group["lr"] = 0.5
+    assert opt.muon.param_groups[0]["lr"] == 0.5 and opt.adamw.param_groups[1]["lr"] == 0.5
+    with pytest.raises(ValueError, match="Muon has nothing to train"):
+        muon_adamw(nn.Linear(3, 3), 1e-2, 0.1)
+
+
+def test_muon_learns_and_its_state_round_trips():
+    model = _Blocks()
+    opt = muon_adamw(model, 3e-2, 0.0)
+    idx = torch.arange(5).repeat(4)
+    losses = []
+    for _ in range(60):
+        loss = nn.functional.cross_entropy(model(idx), idx)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    state = opt.state_dict()
+    again = muon_adamw(_Blocks(), 1e-2, 0.0)
+    again.load_state_dict(state)
+    momentum = next(iter(state["muon"]["state"].values()))["momentum_buffer"]
+    loaded = next(iter(again.state_dict()["muon"]["state"].values()))["momentum_buffer"]
+    assert torch.equal(momentum, loaded)
+    with pytest.raises(ValueError, match="not a MuonAdamW"):
+        again.load_state_dict(adamw(_Blocks(), 1e-2, 0.0).state_dict())
+    assert isinstance(again, MuonAdamW)
 
 
 class _Recorder(nn.Module):

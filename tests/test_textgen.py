@@ -459,6 +459,29 @@ def test_checkpoint_loads_with_weights_only_and_resume_equals_an_uninterrupted_r
         tg.load_checkpoint(path, GPT(TINY))
 
 
+def test_resume_with_muon_equals_an_uninterrupted_run(tmp_path):
+    cfg = replace(QUICK, max_iters=8, eval_interval=0)
+    torch.manual_seed(0)
+    straight = GPT(TINY)
+    tg.train(straight, SEQ[:2500], SEQ[2500:], cfg, progress=False, optimizer="muon")
+    torch.manual_seed(0)
+    first = GPT(TINY)
+    path = tmp_path / "muon.pt"
+    tg.train(first, SEQ[:2500], SEQ[2500:], cfg, progress=False, checkpoint_path=path,
+             stop_at=4, optimizer="muon")
+    torch.manual_seed(1)
+    resumed = GPT(TINY)
+    tg.train(resumed, SEQ[:2500], SEQ[2500:], cfg, progress=False, resume_from=path,
+             optimizer="muon")
+    assert torch.equal(_params(resumed), _params(straight))
+    torch.manual_seed(0)
+    with_adamw = GPT(TINY)
+    tg.train(with_adamw, SEQ[:2500], SEQ[2500:], cfg, progress=False)
+    assert not torch.equal(_params(with_adamw), _params(straight))  # Muon did the training
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        tg.make_optimizer(GPT(TINY), cfg, optimizer="sgd")
+
+
 SHORT = replace(QUICK, max_iters=6, eval_interval=0)
 
 

@@ -12,7 +12,8 @@
 - `gpt2` (chapter 6): OpenAI's GPT-2 weights in our `GPT` (`load_gpt2`, `GPT2_NAMES`,
   `GPT2_124M`), its byte-level BPE (`GPT2Tokenizer`, `byte_symbols`, `gpt2_chunks`) and
   `generate_text`;
-- `settings`: `CPU_CONFIG` and `GPU_CONFIG`, used by the chapter and `benchmarks/textgen.py`;
+- `settings`: `CPU_CONFIG` and `GPU_CONFIG`, used by the chapter and `benchmarks/textgen.py`,
+  and `CPU_MUON_CONFIG`, the CPU benchmark's default;
 - `variants` (chapter 8, imported as `book.textgen.variants`): the GPT trained with each of
   `GPTConfig`'s block options (RoPE, RMSNorm, SwiGLU, grouped-query attention) and all four,
   `compare_block_variants`, `summarize`, `format_table`, used by `benchmarks/block_variants.py`
@@ -68,7 +69,7 @@ from book.textgen.sample import (
     top_k_filter,
     top_p_filter,
 )
-from book.textgen.settings import CPU_CONFIG, GPU_CONFIG
+from book.textgen.settings import CPU_CONFIG, CPU_MUON_CONFIG, GPU_CONFIG
 from book.textgen.tokenizers import (
     CHUNK_PATTERN,
     BPETokenizer,
@@ -79,6 +80,7 @@ from book.textgen.tokenizers import (
     split_chunks,
 )
 from book.textgen.train import (
+    OPTIMIZERS,
     Budget,
     TrainConfig,
     TrainLog,
@@ -91,7 +93,8 @@ from book.textgen.train import (
 )
 
 __all__ = [
-    "CHUNK_PATTERN", "CPU_CONFIG", "EOT", "GPT", "GPT2_124M", "GPT2_BUFFERS", "GPT2_NAMES",
+    "CHUNK_PATTERN", "CPU_CONFIG", "CPU_MUON_CONFIG", "EOT", "GPT", "GPT2_124M", "GPT2_BUFFERS",
+    "GPT2_NAMES",
     "GPT2_PATTERN", "GPU_CONFIG", "MODELS", "BPETokenizer", "KVCache", "Budget", "CharLSTM",
     "CharLSTMConfig", "CharTokenizer", "CheckpointError", "GPT2Tokenizer", "GPTConfig",
     "NGramLM", "TrainConfig", "TrainLog", "TrainState", "apply_merges", "apply_temperature",
@@ -99,6 +102,6 @@ __all__ = [
     "generate_text", "get_batch",
     "gpt2_chunks", "greedy", "lm_loss", "load_checkpoint", "load_gpt2", "load_pretrained_gpt2",
     "lr_at",
-    "make_optimizer", "merge_pair", "nanogpt_split", "perplexity", "sample_next",
+    "OPTIMIZERS", "make_optimizer", "merge_pair", "nanogpt_split", "perplexity", "sample_next",
     "save_checkpoint", "split_chunks", "top_k_filter", "top_p_filter", "train", "train_step",
 ]

@@ -19,11 +19,11 @@ import torch
 from torch import nn
 
 from book import env
-from book.optim import adamw, warmup_cosine
+from book.optim import MuonAdamW, adamw, muon_adamw, warmup_cosine
 from book.textgen.checkpoint import TrainState, resume, rng_states, save_checkpoint
 
-__all__ = ["Budget", "TrainConfig", "TrainLog", "estimate_loss", "get_batch", "lr_at",
-           "make_optimizer", "train", "train_step"]
+__all__ = ["OPTIMIZERS", "Budget", "TrainConfig", "TrainLog", "estimate_loss", "get_batch",
+           "lr_at", "make_optimizer", "train", "train_step"]
 
 
 @dataclass
@@ -116,9 +116,17 @@ def estimate_loss(model: nn.Module, data: torch.Tensor, batch_size: int,
     return (total / len(starts)).item()
 
 
-def make_optimizer(model: nn.Module, cfg: TrainConfig, device_type: str = "cpu"
-                   ) -> torch.optim.AdamW:
-    """`book.optim.adamw` with cfg's learning rate, weight decay and betas."""
+OPTIMIZERS = ("adamw", "muon")
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig, device_type: str = "cpu",
+                   optimizer: str = "adamw") -> torch.optim.AdamW | MuonAdamW:
+    """`book.optim.adamw` (or, with optimizer="muon", `book.optim.muon_adamw`) with cfg's
+    learning rate, weight decay and betas."""
+    if optimizer == "muon":
+        return muon_adamw(model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2))
+    if optimizer != "adamw":
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {optimizer!r}")
     return adamw(model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), device_type)
 
 
@@ -210,7 +218,8 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
           device: str | torch.device = "cpu", *, progress: bool = True,
           budget: Budget | None = None, checkpoint_path: str | Path | None = None,
           resume_from: str | Path | None = None, stop_at: int | None = None,
-          on_step: Callable[[int, dict], None] | None = None) -> TrainLog:
+          on_step: Callable[[int, dict], None] | None = None,
+          optimizer: str = "adamw") -> TrainLog:
     """Train a language model on random windows of `train_ids` with AdamW; return a TrainLog.
 
     The learning rate follows lr_at. Every cfg.eval_interval steps and at the end, the
@@ -225,7 +234,8 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
     the batch's loss, "grad_norm": the gradient's global norm before clipping (0-dim
     tensors; reading one makes the CPU wait for the GPU), "lr": the learning rate used}; it
     only reads, so the run's results are the same with it or without (`book.runlog` logs
-    with it).
+    with it). optimizer: "adamw" (the chapters) or "muon" (`book.optim.muon_adamw`: the CPU
+    benchmark's recipe, `CPU_CONFIG["optimizer"]`).
     """
     device = env.device(str(device))  # an unavailable device fails here, saying what there is
     V, T = model.config.vocab_size, model.config.max_len
@@ -234,7 +244,7 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
     val_data = _as_ids(val_ids, "val_ids", V, T).to(device) if evaluate else None
     torch.manual_seed(cfg.seed)  # dropout
     model.to(device)
-    opt = make_optimizer(model, cfg, device.type)
+    opt = make_optimizer(model, cfg, device.type, optimizer)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)  # batches
     state = TrainState()
     if resume_from is not None:

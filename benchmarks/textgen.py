@@ -61,7 +61,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--max-seconds", type=float, default=None,
                    help="time budget from process start (default: the recipe's budget_s)")
     p.add_argument("--no-time-limit", action="store_true", help="no time budget: count steps")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default on the CPU: 1 or all, whichever runs a "
+                        "probe faster now)")
     p.add_argument("--val-tokens", type=int, default=None,
                    help="evaluate on the first N validation tokens only (quick tests)")
     p.add_argument("--sample", type=int, default=0,
@@ -89,12 +91,35 @@ def settings(args: argparse.Namespace, device: torch.device
     return model_kw, train_kw, None if args.no_time_limit else seconds, optimizer
 
 
+def probe_threads(repeats: int = 3) -> tuple[int, str]:
+    """1 or all of torch's threads, whichever multiplies matrices of the CPU model's sizes
+    faster right now: with another busy process on a 2-core machine, two threads wait for each
+    other and one is several times faster; on idle cores, all of them are."""
+    a, b = torch.randn(1024, 128), torch.randn(128, 512)
+    most, times = torch.get_num_threads(), {}
+    for n in dict.fromkeys((most, 1)):
+        torch.set_num_threads(n)
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(50):
+                a @ b
+            best = min(best, time.perf_counter() - start)
+        times[n] = best
+    chosen = min(times, key=times.get)
+    torch.set_num_threads(chosen)
+    return chosen, ", ".join(f"{n} thread(s) {1e3 * t:.1f} ms" for n, t in times.items())
+
+
 def main() -> None:
     """Train, evaluate on the whole validation split, print the summary lines."""
     args = parse_args()
+    device = env.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = env.device(args.device)
+    elif device.type == "cpu":
+        threads, probe = probe_threads()
+        print(f"threads: {threads} (probe: {probe})", flush=True)
     model_kw, train_kw, seconds, optimizer = settings(args, device)
     cfg = tg.TrainConfig(**train_kw)
     gpu = f" ({env.gpu_name()})" if device.type == "cuda" else ""

@@ -26,7 +26,7 @@ CPU_MUON_CONFIG: dict = {
     "model": CPU_CONFIG["model"],
     "train": {**CPU_CONFIG["train"], "lr": 1e-2},
     "optimizer": "muon",
-    "budget_s": 120.0,
+    "budget_s": 115.0,  # training stops here; the evaluation on the whole split takes ~4 s more
 }
 
 GPU_CONFIG: dict = {

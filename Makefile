@@ -50,7 +50,7 @@ student-notebooks: setup
 	$(PY) tools/student_edition.py --notebooks
 
 lint: setup
-	$(VENV)/bin/ruff check book tests tools benchmarks chapters solutions
+	$(VENV)/bin/ruff check book tests tools benchmarks chapters solutions conftest.py
 
 # Two test workers on two cores, one thread each: with more threads than cores, torch's and
 # OpenBLAS's threads wait for each other, and a notebook's training ran 30 times slower.

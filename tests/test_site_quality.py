@@ -31,16 +31,22 @@ TEXT_PAGE_BUDGET = 2_000_000
 WIDGET_PAGE_BUDGET = 5_000_000
 
 
+THEME_PAGES = ("index.html", "search.html")  # the theme's: checked for a clean console only
+
+
 def pages() -> list[str]:
-    """The site's reading pages (the search and index pages are the theme's)."""
+    """The site's reading pages (not the theme's search and index pages)."""
     skip = ("_static", "_sources", "_images")
     found = sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html")
                    if p.relative_to(SITE).parts[0] not in skip)
-    return [p for p in found if p not in ("index.html", "search.html")]
+    return [p for p in found if p not in THEME_PAGES]
 
 
 PAGES = pages() if SITE.exists() else []
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+# every page of the site in every view, and the theme's pages on a desktop
+VISITS = [(view, rel) for view in VIEWS for rel in PAGES] + \
+    [("desktop", rel) for rel in THEME_PAGES if (SITE / rel).exists()]
 
 
 async def _visit(browser, base: str, rel: str, view: str) -> dict:
@@ -50,6 +56,9 @@ async def _visit(browser, base: str, rel: str, view: str) -> dict:
     host = urlparse(base).netloc
     page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    page.on("response",
+            lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
 
     async def only_local(route):
         if urlparse(route.request.url).netloc in (host, "") or \
@@ -83,7 +92,7 @@ async def _audit_all(base: str) -> dict[tuple[str, str], dict]:
             async with gate:
                 return (view, rel), await _visit(browser, base, rel, view)
 
-        results = await asyncio.gather(*(one(rel, view) for view in VIEWS for rel in PAGES))
+        results = await asyncio.gather(*(one(rel, view) for view, rel in VISITS))
         await browser.close()
     return dict(results)
 
@@ -99,9 +108,9 @@ def test_there_are_pages_to_audit(site):
     assert len(CHAPTERS) >= 5 and "intro.html" in PAGES, PAGES
 
 
-@pytest.mark.parametrize("view", VIEWS)
-@pytest.mark.parametrize("rel", PAGES)
+@pytest.mark.parametrize(("view", "rel"), VISITS)
 def test_clean_console_and_nothing_from_other_hosts(audit, rel, view):
+    """No console or page error, no failed request or HTTP error, nothing from the internet."""
     assert not audit[view, rel]["problems"]
 
 

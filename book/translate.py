@@ -690,8 +690,12 @@ def beam_step(log_probs: torch.Tensor, scores: torch.Tensor, k: int
         raise ValueError(f"k must be at least 1; got {k}")
     V = log_probs.shape[1]
     total = (scores[:, None] + log_probs).flatten()                # (k_prev * V,)
-    # a stable sort keeps equal scores in index order, which topk does not promise
-    order = torch.sort(total, descending=True, stable=True).indices[:k]
+    # The k best are among the candidates at least as good as the k-th best (topk finds its
+    # value); a stable sort of those few keeps equal scores in index order, which topk alone
+    # does not promise. (Sorting all k_prev * V candidates gives the same, many times slower.)
+    kth_best = total.topk(min(k, len(total))).values[-1]
+    contenders = (total >= kth_best).nonzero()[:, 0]               # in index order
+    order = contenders[torch.sort(total[contenders], descending=True, stable=True).indices[:k]]
     return total[order], order // V, order % V
 
 

@@ -319,6 +319,25 @@ def test_beam_step_equals_brute_force(trial):
     assert got == expected
 
 
+@pytest.mark.parametrize("ties", [False, True])
+def test_beam_step_at_a_translators_size_equals_a_stable_sort_of_every_candidate(ties):
+    """Five beams over a vocabulary of 3,000: the k best, ties in index order, as a full stable
+    sort gives them (beam_step sorts only the contenders)."""
+    g = torch.Generator().manual_seed(int(ties))
+    if ties:  # a few distinct values: hundreds of candidates tie at the k-th best
+        log_probs = -torch.randint(0, 4, (5, 3000), generator=g).float()
+    else:
+        log_probs = torch.randn(5, 3000, generator=g).log_softmax(-1)
+    log_probs[:, :3] = float("-inf")  # the forbidden tokens, as in decoding
+    scores = -torch.rand(5, generator=g)
+    for k in (1, 5, 10, 20):
+        new_scores, beam_index, token = tr.beam_step(log_probs, scores, k)
+        total = (scores[:, None] + log_probs).flatten()
+        order = torch.sort(total, descending=True, stable=True).indices[:k]
+        assert torch.equal(new_scores, total[order])
+        assert torch.equal(beam_index * 3000 + token, order)
+
+
 def test_beam_step_ties_and_errors():
     lp = torch.tensor([[-1.0, -1.0, -2.0], [-1.0, -0.5, -1.0]])
     s, b, w = tr.beam_step(lp, torch.tensor([0.0, -0.5]), 4)

@@ -167,7 +167,7 @@ def coverage_table(statuses: Iterable[PageStatus]) -> str:
 
 # --- each translation keeps what is not prose ---
 
-ROLE = re.compile(r"\{([\w:.-]+)\}`([^`]*)`")
+ROLE = re.compile(r"(?<!`)\{([\w:.-]+)\}`([^`]*)`")  # not `{cite}` (inline code)
 CODE = re.compile(r"(?<![}`])`([^`]+)`(?!`)")
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
 LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")

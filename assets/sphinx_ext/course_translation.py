@@ -10,7 +10,7 @@ A message whose English changed is marked fuzzy by `tools/translations.py update
 never uses a fuzzy translation: the page shows the new English until someone translates it,
 and the staleness test lists it.
 
-This extension does three things that Sphinx and MyST-NB do not:
+This extension does four things that Sphinx and MyST-NB do not:
 
 - **Notebook messages are read as MyST Markdown.** Sphinx parses a translated message with the
   parser of the page's file type, and for a notebook that is MyST-NB's, which expects a whole
@@ -20,6 +20,8 @@ This extension does three things that Sphinx and MyST-NB do not:
 - **Outputs are not prose.** Code cells, their outputs and the widgets are the same in both
   editions: the text a cell prints (as Markdown, e.g. `book.display.source`) is marked as not
   translatable, so it is neither extracted into the catalogs nor replaced.
+- **Tables inside directives are translated too**: MyST leaves their cells without a source
+  line, which Sphinx reads as text it generated itself; they get the table's.
 - **A language switcher** on every page leads to the same page in the other edition: the
   English edition is the site's root, the Chinese one its `zh/` folder.
 """
@@ -64,6 +66,29 @@ class OutputsAreNotTranslated(SphinxTransform):
                     node["translatable"] = False
 
 
+class TableCellsHaveASource(SphinxTransform):
+    """Give the cells of a table inside a directive (an Errata box's table) the source of the
+    table: MyST leaves them without one, and Sphinx takes a text without a source for one it
+    generated itself, which it neither extracts nor translates."""
+
+    default_priority = 10
+
+    def apply(self, **kwargs) -> None:
+        for table in self.document.findall(nodes.table):
+            owner = next((n for n in _ancestors(table) if n.source), None)
+            if owner is None:
+                continue
+            for node in table.findall(nodes.TextElement):
+                if not node.source:
+                    node.source, node.line = owner.source, owner.line
+
+
+def _ancestors(node):
+    while node is not None:
+        yield node
+        node = node.parent
+
+
 def edition_language(config) -> str:
     """"en" or "zh_CN": the edition this build makes (Sphinx's `language`)."""
     language = config.language or "en"
@@ -102,6 +127,7 @@ def setup(app):
     sphinx_i18n.get_filetype = message_filetype
     app.add_source_parser(TranslatedMarkdown)
     app.add_transform(OutputsAreNotTranslated)
+    app.add_transform(TableCellsHaveASource)
     app.connect("config-inited", _configure)
     app.connect("html-page-context", _page)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

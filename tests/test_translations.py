@@ -21,13 +21,13 @@ sys.path.insert(0, str(ROOT / "assets" / "sphinx_ext"))
 import course_translation  # noqa: E402
 import translations  # noqa: E402
 
-
 # --- a translation keeps what is not prose ---
 
 @pytest.mark.parametrize(("english", "chinese"), [
     ("The loss $\\mathcal L$ falls {cite:p}`kaplan2020scaling`.",
      "损失 $\\mathcal L$ 下降 {cite:p}`kaplan2020scaling`。"),
-    ("See [the glossary](../glossary.md) and `tg.train`.", "见[术语表](../glossary.md)和 `tg.train`。"),
+    ("See [the glossary](../glossary.md) and `tg.train`.",
+     "见[术语表](../glossary.md)和 `tg.train`。"),
     ("As {ref}`§4.1 below <ch04-gd>` shows", "如 {ref}`下文 4.1 节 <ch04-gd>` 所示"),
     ("every `{cite}` role in the chapters", "各章中的每个 `{cite}` 角色"),
     ("$$\nx^2\n$$", "$$\nx^2\n$$"),
@@ -41,7 +41,8 @@ def test_a_faithful_translation_passes(english, chinese):
     ("Call `tg.train`.", "调用 `train`。", "missing code `tg.train`"),
     ("As shown {cite:p}`vaswani2017attention`.", "如文献所示。",
      "missing role {cite:p}vaswani2017attention"),
-    ("See [the glossary](../glossary.md).", "见[术语表](glossary.md)。", "missing link ../glossary.md"),
+    ("See [the glossary](../glossary.md).", "见[术语表](glossary.md)。",
+     "missing link ../glossary.md"),
     ("As {ref}`§4.1 <ch04-gd>` shows", "如 {ref}`4.1 节 <ch04-sgd>` 所示",
      "missing role {ref}ch04-gd"),
     ("Two words.", "两个 `词`。", "not in the English: code `词`"),
@@ -91,8 +92,14 @@ def test_update_adds_new_messages_marks_changed_ones_fuzzy_and_drops_removed_one
     # a new message is untranslated, or fuzzy with the closest old translation as a suggestion
     assert "A new paragraph." in status.fuzzy + status.missing
     po = (locales / "zh_CN" / "LC_MESSAGES" / "chapters" / "01_x.po").read_text("utf-8")
-    assert "#| msgid \"The model has 4 layers of 128 units.\"" in po  # what changed, for the translator
+    # what changed, for the translator
+    assert "#| msgid \"The model has 4 layers of 128 units.\"" in po
     assert "模型有 4 层" in po  # the old translation is kept, fuzzy, to be edited
+    # translating another message of the page keeps what changed beside the fuzzy one
+    work.write_text(json.dumps({"3": "一个新段落。"}), encoding="utf-8")
+    translations.import_translations("chapters/01_x", work, locales)
+    po = (locales / "zh_CN" / "LC_MESSAGES" / "chapters" / "01_x.po").read_text("utf-8")
+    assert "#| msgid \"The model has 4 layers of 128 units.\"" in po
 
 
 def test_import_refuses_a_message_number_the_page_does_not_have(tmp_path):

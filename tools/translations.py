@@ -41,8 +41,8 @@ LOCALES = ROOT / "locales"
 EXTRACTED = ROOT / "_build" / "gettext"  # the .pot files, one per page
 EDITION_FOLDER = "zh"  # the Chinese site's folder inside the English one
 HEADER = ("# The Chinese edition of {page}: one message per paragraph, heading, list item or\n"
-          "# table cell of the English page. Kept in step by `python tools/translations.py update`;\n"
-          "# see locales/README.md.")
+          "# table cell of the English page. Kept in step by\n"
+          "# `python tools/translations.py update`; see locales/README.md.")
 
 
 def jupyter_book() -> str:
@@ -57,7 +57,34 @@ def catalog_dir(locales: Path = LOCALES) -> Path:
 
 def read_catalog(path: Path) -> Catalog:
     with path.open("rb") as f:
-        return read_po(f, locale=LANGUAGE if path.suffix == ".po" else None)
+        catalog = read_po(f, locale=LANGUAGE if path.suffix == ".po" else None)
+    # babel writes a fuzzy message's old English (`#| msgid`) but does not read it back
+    for msgid, previous in previous_ids(path.read_text(encoding="utf-8")).items():
+        if msgid in catalog:
+            catalog[msgid].previous_id = [previous]
+    return catalog
+
+
+def _po_string(lines: list[str]) -> str:
+    """The text of a .po string written over one or more quoted lines."""
+    import ast
+
+    return "".join(ast.literal_eval(line.strip()) for line in lines if line.strip())
+
+
+def previous_ids(text: str) -> dict[str, str]:
+    """{msgid: the msgid it had before} for every `#| msgid` in a .po file's text."""
+    found = {}
+    for entry in text.split("\n\n"):
+        lines = entry.splitlines()
+        was = [line[2:].strip() for line in lines if line.startswith("#| ")]
+        if not was or not was[0].startswith("msgid "):
+            continue
+        start = next(i for i, line in enumerate(lines) if line.startswith("msgid "))
+        end = next((i for i, line in enumerate(lines) if line.startswith("msgstr ")), len(lines))
+        msgid = _po_string([lines[start][len("msgid "):], *lines[start + 1:end]])
+        found[msgid] = _po_string([was[0][len("msgid "):], *was[1:]])
+    return found
 
 
 def write_catalog(catalog: Catalog, path: Path) -> None:
@@ -77,20 +104,23 @@ def templates(extracted: Path = EXTRACTED) -> dict[str, Path]:
             for p in sorted(extracted.rglob("*.pot"))}
 
 
-def extract(source: Path = ROOT, extracted: Path = EXTRACTED) -> int:
-    """Run Sphinx's gettext builder over the English sources: one .pot per page."""
-    out = extracted.parent / "i18n"
+def extract(source: Path = ROOT) -> int:
+    """Run Sphinx's gettext builder over the English sources: one .pot per page, into
+    `source`/_build/gettext. (It keeps its own doctrees, in _build/i18n: Sphinx refuses to share
+    an environment between the gettext and HTML builders.)"""
+    work = source / "_build" / "i18n"
     status = subprocess.call([jupyter_book(), "build", str(source), "--builder", "custom",
-                              "--custom-builder", "gettext", "--path-output", str(out), "-W",
+                              "--custom-builder", "gettext", "--path-output", str(work), "-W",
                               "-n", "--keep-going", "--quiet"])
     if status:
         return status
+    extracted = source / "_build" / "gettext"
     if extracted.exists():
         shutil.rmtree(extracted)
-    shutil.move(str(out / "_build" / "gettext"), extracted)
-    shutil.rmtree(out)
-    print(f"English messages: {sum(len(list(read_catalog(p))) - 1 for p in templates(extracted).values()):,} "
-          f"in {len(templates(extracted))} pages ({extracted})")
+    shutil.copytree(work / "_build" / "gettext", extracted)
+    pages = templates(extracted)
+    count = sum(1 for pot in pages.values() for m in read_catalog(pot) if m.id)
+    print(f"English messages: {count:,} in {len(pages)} pages ({extracted})")
     return 0
 
 
@@ -235,13 +265,15 @@ def work_file(page: str) -> Path:
 
 
 def export(page: str, locales: Path = LOCALES) -> Path:
-    """Write the page's messages as a numbered JSON list: [{"n", "en", "zh", "fuzzy"}]."""
+    """Write the page's messages as a numbered JSON list: [{"n", "en", "zh", "fuzzy"}], with
+    "was", the English that a fuzzy translation was made from."""
     import json
 
     po = catalog_dir(locales) / f"{page}.po"
     if not po.exists():
         raise SystemExit(f"no catalog {po}: run `python tools/translations.py update` first")
-    rows = [{"n": n, "en": m.id, "zh": m.string, "fuzzy": m.fuzzy}
+    rows = [{"n": n, "en": m.id, "zh": m.string, "fuzzy": m.fuzzy,
+             **({"was": " ".join(m.previous_id)} if m.fuzzy and m.previous_id else {})}
             for n, m in enumerate((m for m in read_catalog(po) if m.id), start=1)]
     out = work_file(page)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -65,33 +65,39 @@ def read_catalog(path: Path) -> Catalog:
     return catalog
 
 
-def _po_string(lines: list[str]) -> str:
-    """The text of a .po string written over one or more quoted lines."""
+def _po_string(text: str) -> str:
+    """The text of a .po string: one or more adjacent quoted literals."""
     import ast
 
-    return "".join(ast.literal_eval(line.strip()) for line in lines if line.strip())
+    try:
+        return ast.literal_eval(text.strip() or '""')
+    except (SyntaxError, ValueError):
+        return ""
 
 
 def previous_ids(text: str) -> dict[str, str]:
-    """{msgid: the msgid it had before} for every `#| msgid` in a .po file's text."""
+    """{msgid: the English it had before} for every `#| msgid` in a .po file's text. babel
+    wraps those comments at spaces as plain text, so the lines are joined with a space (a hint
+    for the translator: a run of spaces or a line break in the old English reads as one space)."""
     found = {}
     for entry in text.split("\n\n"):
         lines = entry.splitlines()
-        was = [line[2:].strip() for line in lines if line.startswith("#| ")]
-        if not was or not was[0].startswith("msgid "):
+        was = " ".join(line[3:].strip() for line in lines if line.startswith("#| "))
+        if not was.startswith("msgid "):
             continue
         start = next(i for i, line in enumerate(lines) if line.startswith("msgid "))
         end = next((i for i, line in enumerate(lines) if line.startswith("msgstr ")), len(lines))
-        msgid = _po_string([lines[start][len("msgid "):], *lines[start + 1:end]])
-        found[msgid] = _po_string([was[0][len("msgid "):], *was[1:]])
+        msgid = _po_string(" ".join([lines[start][len("msgid "):], *lines[start + 1:end]]))
+        found[msgid] = _po_string(was[len("msgid "):])
     return found
 
 
 def write_catalog(catalog: Catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
-        # no source locations: they are cell numbers, and one new cell would renumber them all
-        write_po(f, catalog, width=100, no_location=True, ignore_obsolete=True,
+        # one line per string (width 0), so that a message is one line in a diff; no source
+        # locations: they are cell numbers, and one new cell would renumber them all
+        write_po(f, catalog, width=0, no_location=True, ignore_obsolete=True,
                  include_previous=True, sort_output=False)
 
 

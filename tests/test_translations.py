@@ -93,13 +93,13 @@ def test_update_adds_new_messages_marks_changed_ones_fuzzy_and_drops_removed_one
     assert "A new paragraph." in status.fuzzy + status.missing
     po = (locales / "zh_CN" / "LC_MESSAGES" / "chapters" / "01_x.po").read_text("utf-8")
     # what changed, for the translator
-    assert "#| msgid \"The model has 4 layers of 128 units.\"" in po
+    assert "# English before the change: The model has 4 layers of 128 units." in po
     assert "模型有 4 层" in po  # the old translation is kept, fuzzy, to be edited
     # translating another message of the page keeps what changed beside the fuzzy one
     work.write_text(json.dumps({"3": "一个新段落。"}), encoding="utf-8")
     translations.import_translations("chapters/01_x", work, locales)
     po = (locales / "zh_CN" / "LC_MESSAGES" / "chapters" / "01_x.po").read_text("utf-8")
-    assert "#| msgid \"The model has 4 layers of 128 units.\"" in po
+    assert "# English before the change: The model has 4 layers of 128 units." in po
 
 
 def test_import_refuses_a_message_number_the_page_does_not_have(tmp_path):

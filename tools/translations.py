@@ -14,7 +14,7 @@ course_translation.py; the translator's workflow: locales/README.md.
     python tools/translations.py terms     # the glossary's terms, English and Chinese, as TSV
 
 `update` adds each new English message untranslated and marks the translation of a changed one
-fuzzy (the old English is kept beside it, `#| msgid`, so the translator sees what changed);
+fuzzy (the old English is kept beside it, in a comment, so the translator sees what changed);
 Sphinx never uses a fuzzy translation, so a page shows the current English until it is
 translated again, and `status` (and tests/test_translations.py) lists it.
 """
@@ -55,41 +55,18 @@ def catalog_dir(locales: Path = LOCALES) -> Path:
 
 # --- the catalogs ---
 
+WAS = "English before the change: "  # the comment that keeps a fuzzy message's old English
+
+
 def read_catalog(path: Path) -> Catalog:
+    """A .po or .pot file; a fuzzy message's old English (its `WAS` comment, which babel reads
+    as one comment per wrapped line) is its `previous_id`."""
     with path.open("rb") as f:
         catalog = read_po(f, locale=LANGUAGE if path.suffix == ".po" else None)
-    # babel writes a fuzzy message's old English (`#| msgid`) but does not read it back
-    for msgid, previous in previous_ids(path.read_text(encoding="utf-8")).items():
-        if msgid in catalog:
-            catalog[msgid].previous_id = [previous]
+    for message in catalog:
+        if message.user_comments and message.user_comments[0].startswith(WAS):
+            message.previous_id = [" ".join(message.user_comments)[len(WAS):]]
     return catalog
-
-
-def _po_string(text: str) -> str:
-    """The text of a .po string: one or more adjacent quoted literals."""
-    import ast
-
-    try:
-        return ast.literal_eval(text.strip() or '""')
-    except (SyntaxError, ValueError):
-        return ""
-
-
-def previous_ids(text: str) -> dict[str, str]:
-    """{msgid: the English it had before} for every `#| msgid` in a .po file's text. babel
-    wraps those comments at spaces as plain text, so the lines are joined with a space (a hint
-    for the translator: a run of spaces or a line break in the old English reads as one space)."""
-    found = {}
-    for entry in text.split("\n\n"):
-        lines = entry.splitlines()
-        was = " ".join(line[3:].strip() for line in lines if line.startswith("#| "))
-        if not was.startswith("msgid "):
-            continue
-        start = next(i for i, line in enumerate(lines) if line.startswith("msgid "))
-        end = next((i for i, line in enumerate(lines) if line.startswith("msgstr ")), len(lines))
-        msgid = _po_string(" ".join([lines[start][len("msgid "):], *lines[start + 1:end]]))
-        found[msgid] = _po_string(was[len("msgid "):])
-    return found
 
 
 def write_catalog(catalog: Catalog, path: Path) -> None:
@@ -98,7 +75,7 @@ def write_catalog(catalog: Catalog, path: Path) -> None:
         # one line per string (width 0), so that a message is one line in a diff; no source
         # locations: they are cell numbers, and one new cell would renumber them all
         write_po(f, catalog, width=0, no_location=True, ignore_obsolete=True,
-                 include_previous=True, sort_output=False)
+                 sort_output=False)
 
 
 def templates(extracted: Path = EXTRACTED) -> dict[str, Path]:
@@ -140,6 +117,9 @@ def update(extracted: Path = EXTRACTED, locales: Path = LOCALES) -> None:
             catalog = read_catalog(target)
             dates = catalog.creation_date, catalog.revision_date
             catalog.update(template, update_header_comment=False)
+            for message in catalog:  # a translation just made fuzzy: say what the English was
+                if message.fuzzy and message.previous_id:
+                    message.user_comments = [WAS + message.previous_id[0]]
             catalog.creation_date, catalog.revision_date = dates  # no churn in the headers
         else:
             catalog = Catalog(locale=LANGUAGE, project=template.project, fuzzy=False,
@@ -308,7 +288,7 @@ def import_translations(page: str, source: Path, locales: Path = LOCALES) -> lis
         message = messages[n - 1]
         message.string = text.strip()
         message.flags.discard("fuzzy")
-        message.previous_id = ()
+        message.previous_id, message.user_comments = (), []
         problems += [f"{n}: {p}" for p in check_message(message.id, message.string)]
     write_catalog(catalog, po)
     return problems

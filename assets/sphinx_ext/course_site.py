@@ -19,6 +19,7 @@ Loaded by `_config.yml` (`sphinx: local_extensions`). It
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 
@@ -35,7 +36,18 @@ CITATION_STYLE = "course_author_year"
 
 def _surname(person) -> str:
     """A person's surname as plain text ("von Neumann", "Łukasz" from LaTeX escapes)."""
-    return Text.from_latex(" ".join(person.prelast_names + person.last_names)).render_as("text")
+    return _latex_to_text(" ".join(person.prelast_names + person.last_names))
+
+
+@functools.lru_cache(maxsize=None)
+def _latex_to_text(latex: str) -> str:
+    # render_as("text") looks its backend up among the installed packages' entry points on
+    # every call (30 ms each): once per name is enough
+    return Text.from_latex(latex).render(_TEXT_BACKEND())
+
+
+_TEXT_BACKEND = functools.lru_cache(maxsize=None)(
+    lambda: pybtex.plugin.find_plugin("pybtex.backends", "text")())
 
 
 def author_year(entry) -> str:

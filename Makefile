@@ -6,9 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: help setup assets book student-book student-notebooks test unit lint notebooks serve clean
+.PHONY: help setup assets book site-en site-zh student-book student-notebooks test unit lint notebooks serve clean
 help:
-	@echo "make book       build the website into _build/html"
+	@echo "make book       build the website into _build/html (the Chinese edition into _build/html/zh)"
 	@echo "make test       lint, unit tests, nbval on every notebook, site build, browser checks"
 	@echo "make unit       the fast tier: the package's tests, no slow training, no site, no browser"
 	@echo "make lint       ruff over the package, tests, tools, benchmarks and notebooks"
@@ -37,11 +37,21 @@ assets/static/vendor/.copied: node_modules/.package-lock.json tools/vendor_asset
 
 assets: setup assets/static/vendor/.copied
 
+# The two editions build at once (each Sphinx build uses one core).
 book: setup assets
-	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
+	$(MAKE) --no-print-directory -j2 site-en site-zh
 	@echo
 	@echo "The website is in _build/html. Open it with 'make serve' (diagrams need http://),"
 	@echo "or open _build/html/index.html in a browser."
+
+site-en: setup assets
+	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
+
+# The English messages (one catalog per page), then the Chinese site from locales/, with the
+# share of each page that is translated (tools/translations.py, locales/README.md).
+site-zh: setup assets
+	$(PY) tools/translations.py extract
+	$(PY) tools/translations.py build
 
 student-book: setup assets
 	$(PY) tools/student_edition.py
@@ -61,7 +71,8 @@ PYTEST_2 := $(ONE_THREAD) $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-re
 unit: setup
 	$(PYTEST_2) -m "not slow and not browser and not site" tests
 
-test: lint book student-book
+test: lint assets
+	$(MAKE) --no-print-directory -j2 site-en site-zh student-book
 	$(PYTEST_2) --durations=20 tests \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg chapters solutions
 

@@ -7,7 +7,8 @@ It copies the book's sources into _build/student/src, drops the Solutions and In
 parts of the table of contents and their pages, turns links to solutions into plain text (so no
 page points at a missing file), builds with the Sphinx tag `student` (so that `{only} student`
 blocks replace what the full edition says about solutions), and builds with warnings as errors.
-The exercises and their checkers stay.
+The exercises and their checkers stay. The Chinese edition is built beside it, into html/zh, from
+the same sources and the catalogs of locales/ (their links to solutions changed alike).
 
 The student notebooks are the chapters as a student runs them: every exercise a stub (the chapters
 hold only stubs, generated from the solutions by tools/exercises.py, and this checks they are up
@@ -30,7 +31,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "_build" / "student"
 SOURCES = ["_config.yml", "_toc.yml", "intro.md", "exercises.md", "glossary.md", "references.md",
-           "chapters", "assets"]
+           "chapters", "assets", "locales"]
 # pages only the full edition has: the solutions, and the instructors' guide
 FULL_ONLY = ("solutions/", "instructors")
 # a Markdown link to a solutions notebook: [text](../solutions/NN_name_solutions.ipynb)
@@ -41,9 +42,30 @@ ONLY_BLOCK = re.compile(r"^```\{only\} *(?P<expr>[^\n]*)\n(?P<body>.*?)^```[ \t]
 NOTEBOOKS_OUT = OUT / "notebooks"
 
 
-def strip_links(text: str) -> str:
+HELD = {"en": " (held by your instructor)", "zh_CN": "（由任课教师保管）"}
+
+
+def strip_links(text: str, language: str = "en") -> str:
     """Replace links to solution notebooks by their text, marked as held by the instructor."""
-    return SOLUTION_LINK.sub(r"\1 (held by your instructor)", text)
+    return SOLUTION_LINK.sub(lambda m: m[1] + HELD[language], text)
+
+
+def student_catalogs(locales: Path) -> None:
+    """The Chinese edition's catalogs for the student sources: each message whose English links
+    to a solution is changed as `prepare` changes the English, and its translation alike, so
+    that the two still match."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import translations
+
+    for po in sorted(translations.catalog_dir(locales).rglob("*.po")):
+        catalog = translations.read_catalog(po)
+        for message in list(catalog):
+            if message.id and SOLUTION_LINK.search(message.id):
+                del catalog[message.id]
+                message.id = strip_links(message.id)
+                message.string = strip_links(message.string, "zh_CN")
+                catalog[message.id] = message
+        translations.write_catalog(catalog, po)
 
 
 def student_toc(toc: dict) -> dict:
@@ -85,6 +107,7 @@ def prepare(src: Path) -> None:
             # the Markdown pages' {only} blocks are resolved here rather than by Sphinx: a block
             # that the student edition leaves out may link to a page it does not have
             page.write_text(strip_links(resolve_only(text, edition_tags())), encoding="utf-8")
+    student_catalogs(src / "locales")
 
 
 def resolve_only(text: str, tags: set[str]) -> str:
@@ -160,11 +183,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     src = OUT / "src"
     prepare(src)
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src),
-           "--builder", "html", "--path-output", str(OUT), "-W", "-n", "--keep-going"]
-    status = subprocess.call(cmd)
+    sys.path.insert(0, str(ROOT / "tools"))
+    import translations
+
+    english = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src),
+               "--builder", "html", "--path-output", str(OUT), "-W", "-n", "--keep-going"]
+    # both editions at once: each build uses one core
+    builds = [subprocess.Popen(english),
+              subprocess.Popen(translations.build_command(src, OUT / "zh"))]
+    status = max(b.wait() for b in builds)
     if status == 0:
-        print(f"student edition: {OUT / '_build' / 'html' / 'index.html'}")
+        translations.publish(OUT / "zh", OUT / "_build" / "html")
+    if status == 0:
+        print(f"student edition: {OUT / '_build' / 'html' / 'index.html'} (中文版: html/zh/)")
     return status
 
 

@@ -311,21 +311,29 @@ def edition_config(source: Path, out: Path) -> Path:
     return path
 
 
-def build(source: Path = ROOT, site: Path = ROOT / "_build" / "html",
-          work: Path = ROOT / "_build" / "zh") -> int:
-    """Build the Chinese edition of `source` (warnings as errors) and put it in `site`/zh."""
+def build_command(source: Path, work: Path) -> list[str]:
+    """The command that builds the Chinese edition of `source` in `work` (warnings as errors)."""
     config = edition_config(source, work)
-    status = subprocess.call([jupyter_book(), "build", str(source), "--config", str(config),
-                              "--builder", "html", "--path-output", str(work), "-W", "-n",
-                              "--keep-going"])
-    if status:
-        return status
+    return [jupyter_book(), "build", str(source), "--config", str(config), "--builder", "html",
+            "--path-output", str(work), "-W", "-n", "--keep-going"]
+
+
+def publish(work: Path, site: Path) -> None:
+    """Put the Chinese edition built in `work` into `site`/zh, beside the English edition."""
     target = site / EDITION_FOLDER
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(work / "_build" / "html", target)
     print(f"Chinese edition: {target / 'intro.html'}")
-    return 0
+
+
+def build(source: Path = ROOT, site: Path = ROOT / "_build" / "html",
+          work: Path = ROOT / "_build" / "zh") -> int:
+    """Build the Chinese edition of `source` and put it in `site`/zh."""
+    status = subprocess.call(build_command(source, work))
+    if status == 0:
+        publish(work, site)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:

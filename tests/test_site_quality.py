@@ -1,5 +1,6 @@
 """The built website as readers meet it: every page at desktop width in light and dark mode and at
-phone width, in one headless Chromium, several pages at a time.
+phone width, and every page of the Chinese edition (zh/) at desktop width, in one headless
+Chromium, several pages at a time.
 
 Each visit loads a page in a fresh browser context (an empty cache, so the bytes are a first
 visit's), waits for its widgets, and runs tests/site_audit.js, which reports raw TeX, content cut
@@ -32,21 +33,28 @@ WIDGET_PAGE_BUDGET = 5_000_000
 
 
 THEME_PAGES = ("index.html", "search.html")  # the theme's: checked for a clean console only
+ZH = "zh/"  # the Chinese edition's folder (tools/translations.py)
 
 
-def pages() -> list[str]:
-    """The site's reading pages (not the theme's search and index pages)."""
-    skip = ("_static", "_sources", "_images")
-    found = sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html")
-                   if p.relative_to(SITE).parts[0] not in skip)
-    return [p for p in found if p not in THEME_PAGES]
+def pages(edition: str = "") -> list[str]:
+    """The reading pages of an edition ("" English, "zh/" Chinese), not the theme's search and
+    index pages."""
+    root = SITE / edition
+    skip = ("_static", "_sources", "_images", ZH.strip("/"))
+    found = sorted(str(p.relative_to(root)) for p in root.rglob("*.html")
+                   if p.relative_to(root).parts[0] not in skip)
+    return [edition + p for p in found if p not in THEME_PAGES]
 
 
 PAGES = pages() if SITE.exists() else []
+ZH_PAGES = pages(ZH) if (SITE / ZH).exists() else []
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
-# every page of the site in every view, and the theme's pages on a desktop
+ZH_CHAPTERS = [p for p in ZH_PAGES if p.startswith(ZH + "chapters/")]
+# every English page in every view, every Chinese page on a desktop (the layout is the same:
+# what differs is the text), and the theme's pages of both on a desktop
 VISITS = [(view, rel) for view in VIEWS for rel in PAGES] + \
-    [("desktop", rel) for rel in THEME_PAGES if (SITE / rel).exists()]
+    [("desktop", rel) for rel in ZH_PAGES] + \
+    [("desktop", ed + rel) for ed in ("", ZH) for rel in THEME_PAGES if (SITE / ed / rel).exists()]
 
 
 async def _visit(browser, base: str, rel: str, view: str) -> dict:
@@ -106,6 +114,7 @@ def audit(site_url) -> dict[tuple[str, str], dict]:
 
 def test_there_are_pages_to_audit(site):
     assert len(CHAPTERS) >= 5 and "intro.html" in PAGES, PAGES
+    assert [p.removeprefix(ZH) for p in ZH_PAGES] == PAGES, "the Chinese edition lacks pages"
 
 
 @pytest.mark.parametrize(("view", "rel"), VISITS)
@@ -114,7 +123,7 @@ def test_clean_console_and_nothing_from_other_hosts(audit, rel, view):
     assert not audit[view, rel]["problems"]
 
 
-@pytest.mark.parametrize("rel", PAGES)
+@pytest.mark.parametrize("rel", PAGES + ZH_PAGES)
 def test_no_raw_tex(audit, rel):
     assert not audit["desktop", rel]["rawTex"], "TeX shown as text (a broken $...$?)"
 
@@ -127,8 +136,9 @@ def test_nothing_is_cut_off_without_a_way_to_scroll(audit, rel, view):
     assert not found["cut"]
 
 
-@pytest.mark.parametrize("view", ["desktop", "dark"])
-@pytest.mark.parametrize("rel", CHAPTERS)
+@pytest.mark.parametrize(("view", "rel"), [(view, rel) for view in ("desktop", "dark")
+                                           for rel in CHAPTERS] +
+                         [("desktop", rel) for rel in ZH_CHAPTERS])
 def test_widget_text_is_readable(audit, rel, view):
     found = audit[view, rel]
     assert found["theme"] == ("dark" if view == "dark" else "light")
@@ -137,12 +147,12 @@ def test_widget_text_is_readable(audit, rel, view):
     assert not found["lowContrast"], "widget text below WCAG AA contrast"
 
 
-@pytest.mark.parametrize("rel", PAGES)
+@pytest.mark.parametrize("rel", PAGES + ZH_PAGES)
 def test_ids_are_unique(audit, rel):
     assert not audit["desktop", rel]["duplicateIds"]
 
 
-@pytest.mark.parametrize("rel", PAGES)
+@pytest.mark.parametrize("rel", PAGES + ZH_PAGES)
 def test_page_weight_within_budget(audit, rel):
     found = audit["desktop", rel]
     budget = WIDGET_PAGE_BUDGET if found["widgets"] else TEXT_PAGE_BUDGET

@@ -37,6 +37,10 @@ def test_every_chapter_and_its_exercises_are_there(student_site):
             if "{exercise}" in (ROOT / "chapters" / name).read_text(encoding="utf-8"):
                 assert 'class="exercise admonition"' in html
                 assert "held by your instructor" in html
+                zh = (student_site / "zh" / html_path.relative_to(student_site)).read_text(
+                    encoding="utf-8")  # the Chinese edition, from the same sources
+                assert 'class="exercise admonition"' in zh
+                assert "由你的老师保管" in zh and "held by your instructor" not in zh
 
 
 def test_no_page_says_the_solutions_are_in_the_book(student_site):

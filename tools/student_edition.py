@@ -42,7 +42,7 @@ ONLY_BLOCK = re.compile(r"^```\{only\} *(?P<expr>[^\n]*)\n(?P<body>.*?)^```[ \t]
 NOTEBOOKS_OUT = OUT / "notebooks"
 
 
-HELD = {"en": " (held by your instructor)", "zh_CN": "（由任课教师保管）"}
+HELD = {"en": " (held by your instructor)", "zh_CN": "（由你的老师保管）"}
 
 
 def strip_links(text: str, language: str = "en") -> str:

@@ -422,6 +422,25 @@ def test_on_a_desktop_the_sidebar_button_hides_and_shows_the_navigation(browser,
     page.close()
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_language_switcher_leads_to_the_same_page_and_back(browser, site_url, width):
+    """On a desktop and on a phone: the switcher in the page's header opens the Chinese page of
+    the same chapter, whose own switcher leads back."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    log = PageLog(page, site_url)
+    page.goto(f"{site_url}/chapters/04_math.html", wait_until="networkidle")
+    page.locator("a.course-language-switch:visible").click()
+    page.wait_for_url("**/zh/chapters/04_math.html")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert "数学模型和公式" in page.locator("h1").first.inner_text()
+    page.locator("a.course-language-switch:visible").click()
+    page.wait_for_url(f"{site_url}/chapters/04_math.html")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert not log.problems, log.problems
+    page.close()
+
+
 def _luminance(rgb: str) -> float:
     r, g, b = (int(v) for v in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
 

@@ -18,6 +18,7 @@ Prints a line with the device and the configuration, the model's size, a summary
 
 from __future__ import annotations
 
+import statistics
 import time
 
 T0 = time.perf_counter()  # before the imports: they are part of what a user waits for
@@ -91,22 +92,28 @@ def settings(args: argparse.Namespace, device: torch.device
     return model_kw, train_kw, None if args.no_time_limit else seconds, optimizer
 
 
-def probe_threads(repeats: int = 3) -> tuple[int, str]:
-    """1 or all of torch's threads, whichever multiplies matrices of the CPU model's sizes
-    faster right now: with another busy process on a 2-core machine, two threads wait for each
-    other and one is several times faster; on idle cores, all of them are."""
+PARALLEL_GAIN = 1.5  # all threads only when they multiply at least this much faster than one
+
+
+def probe_threads(repeats: int = 5) -> tuple[int, str]:
+    """1 or all of torch's threads for this run, from a probe that multiplies matrices of the
+    CPU model's sizes: all threads only if they are at least PARALLEL_GAIN times faster than
+    one (the median of `repeats` timings each). On two idle cores two threads are about twice
+    as fast; beside another busy process they are no faster over a probe, and during training
+    they wait for each other (one run that took two threads on a near tie trained half as many
+    steps: benchmarks/README.md)."""
     a, b = torch.randn(1024, 128), torch.randn(128, 512)
     most, times = torch.get_num_threads(), {}
     for n in dict.fromkeys((most, 1)):
         torch.set_num_threads(n)
-        best = float("inf")
+        runs = []
         for _ in range(repeats):
             start = time.perf_counter()
             for _ in range(50):
                 a @ b
-            best = min(best, time.perf_counter() - start)
-        times[n] = best
-    chosen = min(times, key=times.get)
+            runs.append(time.perf_counter() - start)
+        times[n] = statistics.median(runs)
+    chosen = most if times[most] * PARALLEL_GAIN <= times[1] else 1
     torch.set_num_threads(chosen)
     return chosen, ", ".join(f"{n} thread(s) {1e3 * t:.1f} ms" for n, t in times.items())
 

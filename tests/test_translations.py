@@ -57,6 +57,16 @@ def test_every_committed_translation_keeps_its_math_code_links_and_references():
     assert not problems, "\n".join(f"{where}: {found}" for where, found in problems.items())
 
 
+def test_the_translations_use_the_glossarys_chinese_terms():
+    """One translation per term: where the English uses a glossary term, the Chinese uses the
+    glossary's rendering (or keeps the term), in all but a few messages where the English word
+    has another sense ("the vocabulary of politics"); `translations.py terms` lists those."""
+    uses, deviations = translations.term_usage()
+    total, off = sum(uses.values()), sum(map(len, deviations.values()))
+    assert total > 1000
+    assert off <= 0.02 * total, f"{off} of {total} uses: {deviations}"
+
+
 # --- staleness: a changed English message turns its translation fuzzy ---
 
 def _pot(path: Path, messages: list[str]) -> None:

@@ -11,7 +11,8 @@ course_translation.py; the translator's workflow: locales/README.md.
     python tools/translations.py export chapters/05_text_generation   # the page's messages as
                                            # numbered JSON, to translate outside a .po editor
     python tools/translations.py import chapters/05_text_generation FILE.json   # {"3": "…"}
-    python tools/translations.py terms     # the glossary's terms, English and Chinese, as TSV
+    python tools/translations.py terms     # the glossary's terms as TSV, and the translations
+                                           # that render a term otherwise
 
 `update` adds each new English message untranslated and marks the translation of a changed one
 fuzzy (the old English is kept beside it, in a comment, so the translator sees what changed);
@@ -40,6 +41,7 @@ LANGUAGE = "zh_CN"
 LOCALES = ROOT / "locales"
 EXTRACTED = ROOT / "_build" / "gettext"  # the .pot files, one per page
 EDITION_FOLDER = "zh"  # the Chinese site's folder inside the English one
+INTERFACE = "interface"  # the catalog of the site's own labels (not a page)
 HEADER = ("# The Chinese edition of {page}: one message per paragraph, heading, list item or\n"
           "# table cell of the English page. Kept in step by\n"
           "# `python tools/translations.py update`; see locales/README.md.")
@@ -244,6 +246,39 @@ def glossary_terms(glossary: Path = ROOT / "glossary.md") -> list[tuple[str, str
             for m in GLOSSARY_TERM.finditer(glossary.read_text(encoding="utf-8"))]
 
 
+def term_usage(locales: Path = LOCALES) -> tuple[Counter, dict[str, list[str]]]:
+    """How the translations render the glossary's terms: ({term: messages whose English uses
+    it}, {term: "page: English" of those whose Chinese has neither the glossary's rendering
+    nor the term itself}). Terms are the glossary's single headwords (not "X and Y" pairs); a
+    term may also be kept in English or as its abbreviation. A deviation is not always wrong:
+    "the vocabulary of politics" is not a model's vocabulary (词表)."""
+    terms = []
+    for en, zh in glossary_terms():
+        if re.search(r" and | vs |/|,", en):
+            continue
+        head = re.sub(r"\s*\([^)]*\)", "", en).strip()
+        kept = [head.lower(), *(a.lower() for a in re.findall(r"\(([^)]+)\)", en))]
+        renderings = [re.split(r"（|\(", zh)[0].strip(), *re.findall(r"（([^）]+)）", zh)]
+        terms.append((head, re.compile(rf"\b{re.escape(head)}s?\b", re.I), kept, renderings))
+    uses: Counter = Counter()
+    deviations: dict[str, list[str]] = {}
+    for po in sorted(catalog_dir(locales).rglob("*.po")):
+        page = str(po.relative_to(catalog_dir(locales)).with_suffix(""))
+        if page in ("glossary", INTERFACE):
+            continue
+        for message in read_catalog(po):
+            if not (message.id and message.string) or message.fuzzy:
+                continue
+            for head, pattern, kept, renderings in terms:
+                if pattern.search(message.id):
+                    uses[head] += 1
+                    text = message.string.lower()
+                    if not any(r in message.string for r in renderings) and \
+                            not any(k in text for k in kept):
+                        deviations.setdefault(head, []).append(f"{page}: {message.id[:70]}")
+    return uses, deviations
+
+
 # --- translating outside a .po editor ---
 
 def work_file(page: str) -> Path:
@@ -351,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("".join(f"{en}\t{zh}\n" for en, zh in glossary_terms()), encoding="utf-8")
         print(f"{len(glossary_terms())} glossary terms: {out}")
+        uses, deviations = term_usage()
+        print(f"{sum(uses.values())} uses of {len(uses)} terms in the translations; "
+              f"{sum(map(len, deviations.values()))} without the glossary's rendering:")
+        for term, where in sorted(deviations.items()):
+            print(f"  {term}: " + "; ".join(where))
         return 0
     if args.command == "import":
         problems = import_translations(args.page, args.file)

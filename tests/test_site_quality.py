@@ -1,5 +1,5 @@
-"""The built website as readers meet it: every page at desktop width in light and dark mode and at
-phone width, and every page of the Chinese edition (zh/) at desktop width, in one headless
+"""The built website as readers meet it: every page at desktop and phone width, the chapters in
+dark mode too, and every page of the Chinese edition (zh/) at desktop width, in one headless
 Chromium, several pages at a time.
 
 Each visit loads a page in a fresh browser context (an empty cache, so the bytes are a first
@@ -50,9 +50,10 @@ PAGES = pages() if SITE.exists() else []
 ZH_PAGES = pages(ZH) if (SITE / ZH).exists() else []
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
 ZH_CHAPTERS = [p for p in ZH_PAGES if p.startswith(ZH + "chapters/")]
-# every English page in every view, every Chinese page on a desktop (the layout is the same:
-# what differs is the text), and the theme's pages of both on a desktop
-VISITS = [(view, rel) for view in VIEWS for rel in PAGES] + \
+# every English page on a desktop and a phone, the chapters (the pages with widgets) in dark
+# mode too, every Chinese page on a desktop (the layout is the same: what differs is the text),
+# and the theme's pages of both on a desktop
+VISITS = [(view, rel) for view in VIEWS for rel in (CHAPTERS if view == "dark" else PAGES)] + \
     [("desktop", rel) for rel in ZH_PAGES] + \
     [("desktop", ed + rel) for ed in ("", ZH) for rel in THEME_PAGES if (SITE / ed / rel).exists()]
 

@@ -45,6 +45,7 @@ from myst_parser.parsers.sphinx_ import MystParser
 from sphinx import addnodes
 from sphinx.builders.gettext import MsgOrigin
 from sphinx.locale import init as init_locale
+from sphinx.search.zh import SearchChinese
 from sphinx.transforms import SphinxTransform
 from sphinx.util.i18n import docname_to_domain
 
@@ -293,8 +294,37 @@ def _page(app, pagename, templatename, context, doctree) -> None:
                                         "lang": other.replace("_", "-")}
 
 
+class _Terms(set):
+    """A set that also answers to `list.extend`, the one method SearchChinese calls on it."""
+
+    extend = set.update
+
+
+class ChineseSearch(SearchChinese):
+    """Sphinx's Chinese search index, with its Latin words in a set. Sphinx keeps every Latin
+    word of the site in a list (one list shared by every instance, growing from page to page)
+    and looks each word it stems up in that list: 16 of the Chinese build's 70 s went to those
+    look-ups. The index is the same."""
+
+    def init(self, options: dict[str, str]) -> None:
+        super().init(options)
+        self.latin_terms = _Terms()
+
+
+def _one_document(app, doctree) -> None:
+    """Make every node of a page belong to the page. A translated message is parsed as a small
+    document of its own, and its nodes keep a reference to it: each page's doctree pickled
+    dozens of those documents along (chapter 6's: 3.8 MB against the English 0.3 MB), and
+    Sphinx unpickles every doctree twice."""
+    for node in doctree.findall():
+        if getattr(node, "_document", None) not in (None, doctree):
+            node.document = doctree
+
+
 def setup(app):
     sphinx_i18n.get_filetype = message_filetype
+    app.add_search_language(ChineseSearch)
+    app.connect("doctree-read", _one_document)
     app.add_source_parser(TranslatedMarkdown)
     app.add_transform(OutputsAreNotTranslated)
     app.add_transform(TranslatableTextsHaveASource)

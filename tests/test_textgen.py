@@ -4,12 +4,14 @@ and the last line of benchmarks/textgen.py."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 import os
 import re
 import subprocess
 import sys
+import warnings
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -457,6 +459,76 @@ def test_checkpoint_loads_with_weights_only_and_resume_equals_an_uninterrupted_r
     assert isinstance(model, GPT) and model.config == dropout
     with pytest.raises(ValueError, match="build the model from the checkpoint"):
         tg.load_checkpoint(path, GPT(TINY))
+
+
+def _cached_run(seed: int = 0, cfg: TrainConfig | None = None, **kwargs):
+    """A GPT trained with cache=True; also the random number drawn right after training."""
+    torch.manual_seed(seed)
+    model = GPT(replace(TINY, dropout=0.1))  # dropout: training moves the global random state
+    log = tg.train(model, SEQ[:2500], SEQ[2500:], cfg or replace(QUICK, max_iters=12),
+                   progress=False, cache=True, **kwargs)
+    return model, log, torch.rand(1).item()
+
+
+@pytest.fixture
+def run_cache_home(tmp_path, monkeypatch):
+    """An empty cache folder; the runs it holds."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    return lambda: sorted((tmp_path / "llm-course" / "runs").glob("*.pt"))
+
+
+def test_a_cached_run_equals_the_run_it_replaces_and_trains_nothing(run_cache_home,
+                                                                   monkeypatch):
+    trained, log, after = _cached_run()
+    assert len(run_cache_home()) == 1
+    monkeypatch.setattr(importlib.import_module("book.textgen.train"), "_step",
+                        lambda *a, **k: pytest.fail("a cached run must not train"))
+    loaded, log_again, after_again = _cached_run()
+    assert torch.equal(_params(loaded), _params(trained))
+    assert log_again == log and after_again == after  # the log and the random state too
+    assert not torch.equal(_params(loaded), _params(GPT(TINY)))
+
+
+def test_another_seed_setting_or_data_is_another_run(run_cache_home):
+    _cached_run()
+    _cached_run(seed=1)
+    _cached_run(cfg=replace(QUICK, max_iters=13))
+    torch.manual_seed(0)
+    tg.train(GPT(replace(TINY, dropout=0.1)), SEQ[:2400], SEQ[2500:],
+             replace(QUICK, max_iters=12), progress=False, cache=True)
+    assert len(run_cache_home()) == 4
+
+
+def test_a_damaged_cached_run_is_trained_again_and_replaced(run_cache_home):
+    trained, log, _ = _cached_run()
+    (path,) = run_cache_home()
+    path.write_bytes(path.read_bytes()[:200])  # cut short, as a full disk would leave it
+    with pytest.warns(UserWarning, match="ignoring the cached run"):
+        again, _, _ = _cached_run()
+    assert torch.equal(_params(again), _params(trained))
+    assert tg.train(GPT(TINY), SEQ, SEQ, QUICK, progress=False, cache=False).steps == 60
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _cached_run()  # the replaced file loads without a warning
+
+
+def test_an_unwritable_cache_warns_and_the_run_still_counts(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    with pytest.warns(UserWarning, match="XDG_CACHE_HOME"):
+        model, log, _ = _cached_run()
+    assert log.steps == 12
+
+
+def test_what_a_cache_cannot_hold_trains_or_is_refused(run_cache_home, tmp_path):
+    class NotTheCourses(GPT):  # a class defined outside the package: its code is not in the key
+        pass
+
+    tg.train(NotTheCourses(TINY), SEQ, SEQ, QUICK, progress=False, cache=True)
+    assert run_cache_home() == []
+    with pytest.raises(ValueError, match="checkpoint_path"):
+        _cached_run(checkpoint_path=tmp_path / "c.pt")
 
 
 def test_resume_with_muon_equals_an_uninterrupted_run(tmp_path):

@@ -20,6 +20,7 @@ from torch import nn
 
 from book import env
 from book.optim import MuonAdamW, adamw, muon_adamw, warmup_cosine
+from book.textgen import run_cache
 from book.textgen.checkpoint import TrainState, resume, rng_states, save_checkpoint
 
 __all__ = ["OPTIMIZERS", "Budget", "TrainConfig", "TrainLog", "estimate_loss", "get_batch",
@@ -219,7 +220,7 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
           budget: Budget | None = None, checkpoint_path: str | Path | None = None,
           resume_from: str | Path | None = None, stop_at: int | None = None,
           on_step: Callable[[int, dict], None] | None = None,
-          optimizer: str = "adamw") -> TrainLog:
+          optimizer: str = "adamw", cache: bool = False) -> TrainLog:
     """Train a language model on random windows of `train_ids` with AdamW; return a TrainLog.
 
     The learning rate follows lr_at. Every cfg.eval_interval steps and at the end, the
@@ -235,13 +236,32 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
     tensors; reading one makes the CPU wait for the GPU), "lr": the learning rate used}; it
     only reads, so the run's results are the same with it or without (`book.runlog` logs
     with it). optimizer: "adamw" (the chapters) or "muon" (`book.optim.muon_adamw`: the CPU
-    benchmark's recipe, `CPU_CONFIG["optimizer"]`).
+    benchmark's recipe, `CPU_CONFIG["optimizer"]`). cache: reuse the result of an identical
+    earlier run on this machine, or keep this one for next time (`book.textgen.run_cache`: the
+    weights, the log and the random state are those of a real run; CPU only, a plain run only).
     """
     device = env.device(str(device))  # an unavailable device fails here, saying what there is
     V, T = model.config.vocab_size, model.config.max_len
     train_data = _as_ids(train_ids, "train_ids", V, T).to(device)  # the whole split, on device
     evaluate = cfg.eval_iters > 0 and val_ids is not None
     val_data = _as_ids(val_ids, "val_ids", V, T).to(device) if evaluate else None
+    if cache:
+        extras = {"budget": budget, "checkpoint_path": checkpoint_path,
+                  "resume_from": resume_from, "stop_at": stop_at, "on_step": on_step}
+        given = [name for name, value in extras.items() if value is not None]
+        if given:
+            raise ValueError(f"cache=True keeps whole, plain runs; drop {', '.join(given)} "
+                             "or cache=False")
+        key = run_cache.run_key(model, train_data, val_data, cfg, optimizer, device)
+        if key is not None:
+            log = run_cache.load_run(key, model)
+            if log is not None:
+                return TrainLog(**log)
+        log = train(model, train_ids, val_ids, cfg, device, progress=progress,
+                    optimizer=optimizer)
+        if key is not None:
+            run_cache.store_run(key, model, log)
+        return log
     torch.manual_seed(cfg.seed)  # dropout
     model.to(device)
     opt = make_optimizer(model, cfg, device.type, optimizer)

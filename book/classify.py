@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import sparse
 import torch.nn.functional as F
+from scipy import sparse
 from torch import nn
 
 from book.env import progress_bar, seed_everything

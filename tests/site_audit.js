@@ -132,8 +132,21 @@
   for (const r of performance.getEntriesByType("resource")) bytes += r.transferSize;
   const paint = performance.getEntriesByName("first-contentful-paint")[0];
 
+  // 6. Rendered: MathJax typesets each math element into an <mjx-container>; mermaid draws an
+  //    <svg> into each diagram (null: a diagram left as source), whose labels the tests read.
+  const math = document.querySelectorAll(".math").length;
+  const typeset = document.querySelectorAll("mjx-container").length;
+  const diagrams = [...document.querySelectorAll(".mermaid")].map((el) => {
+    const svg = el.querySelector("svg");
+    if (!svg) return null;
+    const labels = svg.cloneNode(true);
+    labels.querySelectorAll("style").forEach((s) => s.remove());
+    return labels.textContent.replace(/\s+/g, " ").trim();
+  });
+
   return {
     rawTex, cut, pageScrollsSideways, lowContrast, textsChecked, duplicateIds, bytes,
+    math, typeset, diagrams,
     requests: performance.getEntriesByType("resource").length + 1,
     firstContentfulPaintMs: paint ? Math.round(paint.startTime) : null,
     widgets: document.querySelectorAll(".widget-subarea > *").length,

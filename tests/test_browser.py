@@ -1,6 +1,7 @@
-"""The built website in headless Chromium: math is typeset by MathJax, the mermaid diagrams are
-SVGs, the widgets answer clicks with no kernel, the navigation works on a phone and a desktop.
-(That every page loads offline with a clean console, in every view, is tests/test_site_quality.py.)
+"""The built website in headless Chromium: the widgets answer clicks with no kernel, the
+navigation works on a phone and a desktop, the language switcher, printing, citations, fonts.
+(That every page loads offline with a clean console, in every view, with its math typeset and its
+diagrams drawn, is tests/test_site_quality.py.)
 
 Needs Debian's chromium (/usr/bin/chromium; `.ci/run` installs it) and `make book` first.
 """
@@ -44,7 +45,10 @@ class PageLog:
         page.on("console",
                 lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url}"))
+        # net::ERR_ABORTED: the page was left (a click on a link) while a request was still
+        # in flight; the browser cancelled it, nothing failed
+        page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED" and
+                self.problems.append(f"request failed: {r.url} ({r.failure})"))
         page.on("response",
                 lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
 
@@ -66,44 +70,6 @@ def open_page(browser, url: str, base: str):
     page.goto(url, wait_until="networkidle")
     page.wait_for_timeout(300)  # module scripts (mermaid, widgets) finish after networkidle
     return page, log
-
-
-@pytest.mark.parametrize("rel", [
-    "chapters/01_background.html",
-    "chapters/02_core_concepts.html",
-    "chapters/03_core_algorithms.html",
-    "chapters/04_math.html",
-    "chapters/05_text_generation.html",
-    "chapters/06_applications.html",
-    "glossary.html",
-])
-def test_math_is_typeset(browser, site_url, rel):
-    page, log = open_page(browser, f"{site_url}/{rel}", site_url)
-    page.wait_for_selector("mjx-container", timeout=15000)
-    typeset = page.locator("mjx-container").count()
-    source = page.locator(".math").count()
-    assert typeset >= source > 0, f"{typeset} MathJax containers for {source} math elements"
-    assert not log.problems
-    page.close()
-
-
-def test_mermaid_diagram_is_rendered(browser, site_url):
-    page, log = open_page(browser, f"{site_url}/chapters/01_background.html", site_url)
-    svg = page.wait_for_selector(".mermaid svg", timeout=20000)
-    assert "Transformer" in svg.text_content()
-    assert not log.problems
-    page.close()
-
-
-def test_chapter_2_mermaid_diagrams_are_rendered(browser, site_url):
-    page, log = open_page(browser, f"{site_url}/chapters/02_core_concepts.html", site_url)
-    page.wait_for_function("document.querySelectorAll('.mermaid svg').length >= 2", timeout=20000)
-    concept_map, backprop = page.locator(".mermaid svg").all()[:2]
-    text = concept_map.text_content()
-    assert "Backpropagation" in text and "Transformer" in text
-    assert "tanh" in backprop.text_content()
-    assert not log.problems
-    page.close()
 
 
 def test_softmax_widget_answers_a_click_without_a_kernel(browser, site_url):

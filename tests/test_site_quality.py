@@ -4,13 +4,15 @@ Chromium, several pages at a time.
 
 Each visit loads a page in a fresh browser context (an empty cache, so the bytes are a first
 visit's), waits for its widgets, and runs tests/site_audit.js, which reports raw TeX, content cut
-off without a way to scroll, widget text below WCAG AA contrast, duplicate ids and the bytes
-transferred. The tests below then judge each page. Needs Debian's chromium and `make book`.
+off without a way to scroll, widget text below WCAG AA contrast, duplicate ids, the bytes
+transferred, math left untypeset and diagrams left undrawn. The tests below then judge each page.
+Needs Debian's chromium and `make book`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -32,6 +34,14 @@ TEXT_PAGE_BUDGET = 2_000_000
 WIDGET_PAGE_BUDGET = 5_000_000
 
 
+RENDERED = """() => {
+  const count = (selector) => document.querySelectorAll(selector).length;
+  return count('.widget-subarea > *') >=
+           count('script[type="application/vnd.jupyter.widget-view+json"]') &&
+         count('mjx-container') >= count('.math') &&
+         [...document.querySelectorAll('.mermaid')].every(
+           (el) => el.querySelector('svg foreignObject, svg text'));  // drawn, labels and all
+}"""
 THEME_PAGES = ("index.html", "search.html")  # the theme's: checked for a clean console only
 ZH = "zh/"  # the Chinese edition's folder (tools/translations.py)
 
@@ -79,13 +89,11 @@ async def _visit(browser, base: str, rel: str, view: str) -> dict:
 
     await page.route("**/*", only_local)
     await page.goto(f"{base}/{rel}", wait_until="networkidle", timeout=60_000)
-    # the widget manager renders each stored view after the page has loaded
-    await page.wait_for_function(
-        """() => document.querySelectorAll('.widget-subarea > *').length >=
-                 document.querySelectorAll(
-                   'script[type="application/vnd.jupyter.widget-view+json"]').length""",
-        timeout=30_000)
-    await page.wait_for_timeout(300)  # MathJax and mermaid finish after their modules load
+    # the widget manager renders each stored view after the page has loaded, and MathJax and
+    # mermaid finish after their modules load: wait until all three are done. A page where one
+    # never finishes is still audited when the wait gives up, and its tests say what is missing.
+    with contextlib.suppress(async_api.TimeoutError):
+        await page.wait_for_function(RENDERED, timeout=30_000)
     result = await page.evaluate(AUDIT_JS)
     result["problems"] = problems
     await context.close()
@@ -127,6 +135,28 @@ def test_clean_console_and_nothing_from_other_hosts(audit, rel, view):
 @pytest.mark.parametrize("rel", PAGES + ZH_PAGES)
 def test_no_raw_tex(audit, rel):
     assert not audit["desktop", rel]["rawTex"], "TeX shown as text (a broken $...$?)"
+
+
+@pytest.mark.parametrize("rel", PAGES + ZH_PAGES)
+def test_math_is_typeset_and_diagrams_are_drawn(audit, rel):
+    found = audit["desktop", rel]
+    assert found["typeset"] >= found["math"], \
+        f"{found['typeset']} MathJax containers for {found['math']} math elements"
+    assert None not in found["diagrams"], f"{found['diagrams'].count(None)} diagrams not drawn"
+
+
+def test_the_pages_with_math_and_diagrams_have_them(audit):
+    """The checks above must have something to check: math in chapters 1-9 and the glossary
+    (chapter 10 has none) in both editions, and the diagrams of chapters 1 and 2, drawn with
+    their own labels."""
+    with_math = [p for p in CHAPTERS if not p.startswith("chapters/10_")] + ["glossary.html"]
+    for rel in with_math + [ZH + p for p in with_math]:
+        assert audit["desktop", rel]["math"] > 0, rel
+    overview = audit["desktop", "chapters/01_background.html"]["diagrams"][0]
+    assert "Transformer" in overview
+    concept_map, backprop = audit["desktop", "chapters/02_core_concepts.html"]["diagrams"][:2]
+    assert "Backpropagation" in concept_map and "Transformer" in concept_map
+    assert "tanh" in backprop
 
 
 @pytest.mark.parametrize("view", ["phone", "desktop"])

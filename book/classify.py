@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import math
 import time
 from collections.abc import Sequence
@@ -442,6 +443,22 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: in
     return cm
 
 
+_WORD_VECTORS: dict[str, np.ndarray] = {}
+
+
+def _word_vectors(texts: Sequence[str], vocab: Vocab, dim: int, **options) -> np.ndarray:
+    """`svd_word_vectors`, computed once per process for the same texts, vocabulary, size and
+    options (a copy each time): chapter 4's two networks start from the same vectors, 4 s each."""
+    h = hashlib.sha256()
+    for part in (*texts, "\1", *vocab.itos, "\1", repr((dim, sorted(options.items())))):
+        h.update(part.encode() + b"\0")
+    key = h.hexdigest()
+    if key not in _WORD_VECTORS:
+        _WORD_VECTORS.clear()  # one set at a time: a vocabulary of 20,000 x 64 is 5 MB
+        _WORD_VECTORS[key] = svd_word_vectors(texts, vocab, dim, **options)
+    return _WORD_VECTORS[key].copy()
+
+
 def build_chapter_model(name: str, vocab: Vocab, n_classes: int, texts: Sequence[str],
                         seed: int = 0, word_vectors: bool | None = None,
                         settings: dict | None = None) -> nn.Module:
@@ -461,8 +478,8 @@ def build_chapter_model(name: str, vocab: Vocab, n_classes: int, texts: Sequence
     if word_vectors is None:
         word_vectors = s["word_vectors"] is not None
     if word_vectors:
-        vectors = svd_word_vectors(texts, vocab, model.embed.embedding_dim,
-                                   **(s["word_vectors"] or {}))
+        vectors = _word_vectors(texts, vocab, model.embed.embedding_dim,
+                                **(s["word_vectors"] or {}))
         with torch.no_grad():
             model.embed.weight.copy_(torch.from_numpy(vectors))  # (V, E)
     return model

@@ -221,6 +221,25 @@ def test_build_chapter_model_starts_from_the_word_vectors():
         classify.build_chapter_model("gru", v, 3, texts)
 
 
+def test_the_word_vectors_are_computed_once_for_the_same_texts(monkeypatch):
+    texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 3
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return svd_word_vectors(*args, **kwargs)
+
+    monkeypatch.setattr(classify, "svd_word_vectors", counted)
+    monkeypatch.setattr(classify, "_WORD_VECTORS", {})
+    lstm = classify.build_chapter_model("lstm", Vocab.build(texts), 3, texts)
+    transformer = classify.build_chapter_model("transformer", Vocab.build(texts), 3, texts)
+    assert len(calls) == 1  # an equal vocabulary, built again, finds the same vectors
+    assert torch.equal(lstm.embed.weight, transformer.embed.weight)
+    other = texts + ["a dog on a mat"]
+    classify.build_chapter_model("lstm", Vocab.build(other), 3, other)
+    assert len(calls) == 2
+
+
 def test_confusion_matrix():
     cm = confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], 3)
     assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]

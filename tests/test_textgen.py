@@ -499,6 +499,16 @@ def test_another_seed_setting_or_data_is_another_run(run_cache_home):
     assert len(run_cache_home()) == 4
 
 
+def test_only_the_newest_runs_are_kept(run_cache_home, monkeypatch):
+    monkeypatch.setattr("book.textgen.run_cache.KEEP", 2)
+    stored = []
+    for seed in range(3):
+        before = set(run_cache_home())
+        _cached_run(seed=seed, cfg=replace(QUICK, max_iters=2, eval_interval=0))
+        stored += sorted(set(run_cache_home()) - before)
+    assert len(stored) == 3 and run_cache_home() == sorted(stored[1:])  # the oldest went
+
+
 def test_a_damaged_cached_run_is_trained_again_and_replaced(run_cache_home):
     trained, log, _ = _cached_run()
     (path,) = run_cache_home()

@@ -11,7 +11,8 @@ the versions of Python and torch, and the source of the whole `book` package (an
 course's code makes a new key). What is stored: the trained weights, the TrainLog, and the
 global random state that training left behind, so that the cells after a cached run draw the
 same random numbers as after a real one. Runs live in `$XDG_CACHE_HOME/llm-course/runs/`
-(`book.data.fetching.cache_dir()`); delete the folder to train everything again.
+(`book.data.fetching.cache_dir()`), the newest `KEEP` of them (3 MB each for chapter 8's GPT);
+delete the folder to train everything again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from book.textgen.checkpoint import tensor_digest
 __all__ = ["load_run", "run_key", "runs_dir", "store_run"]
 
 PACKAGE = Path(__file__).resolve().parent.parent  # book/
+KEEP = 16  # runs kept; older ones are deleted (any edit of the package makes new keys)
 
 
 def runs_dir() -> Path:
@@ -99,6 +101,9 @@ def store_run(key: str, model: nn.Module, log) -> None:
         with os.fdopen(fd, "wb") as f:
             torch.save(run, f)
         os.replace(tmp, folder / f"{key}.pt")
+        runs = sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in runs[KEEP:]:
+            old.unlink(missing_ok=True)
     except OSError as e:
         warnings.warn(f"could not keep this run in {folder} ({e}); it will train again next "
                       f"time. Set XDG_CACHE_HOME to a writable folder to keep runs.",

@@ -22,6 +22,18 @@ FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 
+# True once a page has finished drawing: the widget manager has rendered each stored view, MathJax
+# has typeset each math element, and mermaid has drawn each diagram, labels and all. All three
+# finish after the page's `load`, each when its own module has loaded.
+RENDERED = """() => {
+  const count = (selector) => document.querySelectorAll(selector).length;
+  return count('.widget-subarea > *') >=
+           count('script[type="application/vnd.jupyter.widget-view+json"]') &&
+         count('mjx-container') >= count('.math') &&
+         [...document.querySelectorAll('.mermaid')].every(
+           (el) => el.querySelector('svg foreignObject, svg text'));
+}"""
+
 
 def load_tool(name: str):
     """A module of tools/ (not a package), imported by its path."""

@@ -8,19 +8,14 @@ Needs Debian's chromium (/usr/bin/chromium; `.ci/run` installs it) and `make boo
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from site_tools import CHROMIUM, FLAGS, RENDERED
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt")
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +63,7 @@ def open_page(browser, url: str, base: str):
     page = browser.new_page()
     log = PageLog(page, base)
     page.goto(url, wait_until="networkidle")
-    page.wait_for_timeout(300)  # module scripts (mermaid, widgets) finish after networkidle
+    page.wait_for_function(RENDERED, timeout=30_000)  # widgets, math and diagrams drawn
     return page, log
 
 
@@ -481,7 +476,6 @@ def test_chinese_titles_are_drawn_with_a_chinese_font(browser, site_url):
 def test_diagram_labels_are_readable_and_wide_diagrams_scroll(browser, site_url):
     page, log = open_page(browser, f"{site_url}/chapters/01_background.html", site_url)
     page.wait_for_selector("pre.mermaid > svg", timeout=20000)
-    page.wait_for_timeout(300)
     scale, scrolls = page.evaluate("""() => { const s = document.querySelector('pre.mermaid > svg');
         return [s.getBoundingClientRect().width / s.viewBox.baseVal.width,
                 s.parentElement.scrollWidth > s.parentElement.clientWidth]; }""")

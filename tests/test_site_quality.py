@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from site_tools import CHROMIUM, FLAGS, SITE
+from site_tools import CHROMIUM, FLAGS, RENDERED, SITE
 
 async_api = pytest.importorskip("playwright.async_api", reason="playwright is in requirements.txt")
 
@@ -34,14 +34,6 @@ TEXT_PAGE_BUDGET = 2_000_000
 WIDGET_PAGE_BUDGET = 5_000_000
 
 
-RENDERED = """() => {
-  const count = (selector) => document.querySelectorAll(selector).length;
-  return count('.widget-subarea > *') >=
-           count('script[type="application/vnd.jupyter.widget-view+json"]') &&
-         count('mjx-container') >= count('.math') &&
-         [...document.querySelectorAll('.mermaid')].every(
-           (el) => el.querySelector('svg foreignObject, svg text'));  // drawn, labels and all
-}"""
 THEME_PAGES = ("index.html", "search.html")  # the theme's: checked for a clean console only
 ZH = "zh/"  # the Chinese edition's folder (tools/translations.py)
 
@@ -89,9 +81,8 @@ async def _visit(browser, base: str, rel: str, view: str) -> dict:
 
     await page.route("**/*", only_local)
     await page.goto(f"{base}/{rel}", wait_until="networkidle", timeout=60_000)
-    # the widget manager renders each stored view after the page has loaded, and MathJax and
-    # mermaid finish after their modules load: wait until all three are done. A page where one
-    # never finishes is still audited when the wait gives up, and its tests say what is missing.
+    # a page where widgets, math or diagrams never finish is still audited when the wait gives
+    # up, and its tests say what is missing
     with contextlib.suppress(async_api.TimeoutError):
         await page.wait_for_function(RENDERED, timeout=30_000)
     result = await page.evaluate(AUDIT_JS)

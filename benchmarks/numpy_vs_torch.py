@@ -5,10 +5,12 @@
 Both sides run float32 on the same weights and inputs, in this process. Each round times
 `--steps` calls of the NumPy step, then as many of torch's (medians); the rounds alternate, so a
 neighbour's load falls on both, and the ratio is reported as the median over the rounds with its
-spread (lowest and highest round). For each layer it also times the NumPy step's matrix products
-alone (book.timing.lstm_products / mha_products): the share of the step that is BLAS, which no
-Python-side change can remove. It prints the BLAS libraries loaded and the kernel each uses
-(threadpoolctl), and torch's CPU capability.
+spread (lowest and highest round). For each layer it then splits the NumPy step's time
+(book.timing.breakdown): its matrix products alone, with the same shapes (the share that is BLAS,
+which no change outside BLAS removes); the same step at sizes where every array holds one number
+or a few (what the Python code and NumPy's fixed cost per call take); and the rest, NumPy's
+elementwise loops and copies, which run in C. It prints the BLAS libraries loaded and the kernel
+each uses (threadpoolctl), and torch's CPU capability.
 
 --native-blas: this machine's environment pins OpenBLAS to its AVX2 kernel and a small L2 size
 (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE). With the flag, the script restarts itself with both
@@ -70,17 +72,19 @@ def main() -> None:
     args = parser.parse_args()
     describe_blas()
     ratios = {}
-    for name, pair, products in [("lstm", timing.lstm_pair, timing.lstm_products),
-                                 ("mha", timing.mha_pair, timing.mha_products)]:
-        rounds = timing.paired_rounds(pair, args.rounds, args.steps)
-        products_ms = timing.median_ms(products(), args.steps * 3)
+    for name in ("lstm", "mha"):
+        rounds = timing.paired_rounds(timing.LAYERS[name][0], args.rounds, args.steps)
         ours = statistics.median(r[0] for r in rounds)
         theirs = statistics.median(r[1] for r in rounds)
         each = sorted(r[0] / r[1] for r in rounds)
         ratios[name] = statistics.median(each)
-        print(f"{name}: NumPy {ours:.1f} ms (its matrix products alone {products_ms:.1f} ms, "
-              f"{products_ms / ours:.0%}), torch {theirs:.1f} ms; ratio {ratios[name]:.2f}, "
+        print(f"{name}: NumPy {ours:.1f} ms, torch {theirs:.1f} ms; ratio {ratios[name]:.2f}, "
               f"rounds {each[0]:.2f}-{each[-1]:.2f} ({args.rounds} rounds x {args.steps} steps)")
+        ms = timing.breakdown(name, rounds=args.rounds, steps=args.steps)
+        print(f"  NumPy step {ms['step']:.1f} ms = " + " + ".join(
+            f"{label} {ms[key]:.1f} ms ({ms[key] / ms['step']:.0%})" for key, label in [
+                ("products", "matrix products"), ("elementwise", "elementwise and copies (C)"),
+                ("python", "Python and per-call cost")]))
     print(f"lstm_ratio {ratios['lstm']:.2f} mha_ratio {ratios['mha']:.2f}")
 
 

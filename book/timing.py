@@ -141,3 +141,35 @@ def compare(pair: Callable[[], tuple[Callable, Callable]], repeats: int = 20
     """Median milliseconds of (NumPy, torch) for one pair, alternating in three rounds."""
     timings = paired_rounds(pair, 3, repeats // 3 + 1)
     return (statistics.median(t[0] for t in timings), statistics.median(t[1] for t in timings))
+
+
+# Each layer's pair of steps, its matrix products alone, and the sizes at which its arrays hold
+# one number or a few: the same code and the same number of NumPy calls, with next to no data.
+LAYERS = {
+    "lstm": (lstm_pair, lstm_products, {"B": 1, "H": 1}),  # same T: the loop runs as often
+    "mha": (mha_pair, mha_products, {"B": 1, "T": 1, "E": 8}),  # E=8: one unit per head
+}
+
+
+def breakdown(layer: str, rounds: int = 5, steps: int = 5, **sizes: int) -> dict[str, float]:
+    """Where the NumPy step of `layer` ("lstm" or "mha") spends its time, in milliseconds.
+
+    "step": the whole forward+backward step; "products": its matrix products alone, with the same
+    shapes (`lstm_products` / `mha_products`); "python": the same step at sizes where every array
+    holds one number or a few: what its Python code and NumPy's fixed cost per call take, which
+    no size removes; "elementwise": the rest, NumPy's elementwise loops and copies, in C.
+    Medians over `rounds` rounds of `steps` calls each, the three measured in turn in each round.
+    `sizes` (T, B, H for the LSTM; B, T, E, heads for attention) change the layer's shape.
+    """
+    if layer not in LAYERS:
+        raise ValueError(f"layer must be one of {sorted(LAYERS)}, got {layer!r}")
+    make_pair, make_products, tiny = LAYERS[layer]
+    parts = {"step": make_pair(**sizes)[0], "products": make_products(**sizes),
+             "python": make_pair(**{**sizes, **tiny})[0]}
+    times = {name: [] for name in parts}
+    for _ in range(rounds):
+        for name, step in parts.items():
+            times[name].append(median_ms(step, steps))
+    ms = {name: statistics.median(t) for name, t in times.items()}
+    ms["elementwise"] = max(0.0, ms["step"] - ms["products"] - ms["python"])
+    return ms

@@ -109,11 +109,13 @@ def test_boundary_view_steps_through_training_and_switches_runs(load, column_px)
     assert page.locator(".llm-boundary-loss").inner_text() == str(float(f"{lin['loss']:.3g}"))
     assert float(page.locator(".llm-boundary-train").inner_text()[:-1]) < 80
 
+    page.clock.install()  # the page's timers now run on a clock the test moves
     page.click('[data-action="play"]')  # from the first frame on
-    page.wait_for_function("window.model.get('frame') >= 2", timeout=5_000)
-    page.click('[data-action="play"]')  # pause
+    page.clock.run_for(1_000)
     frame = page.evaluate("window.model.get('frame')")
-    page.wait_for_timeout(500)
+    assert frame >= 2
+    page.click('[data-action="play"]')  # pause
+    page.clock.run_for(10_000)
     assert page.evaluate("window.model.get('frame')") == frame
     assert not problems, problems
     page.close()

@@ -322,11 +322,13 @@ def test_step_slider_play_and_compare_all(load):
     assert page.locator(".llm-descent-current").get_attribute("data-k") == "5"
     expected = w.paths["sgd"]["0.1"][5]
     assert _readout(page).startswith(f"sgd · lr 0.1 · 5 steps · loss {expected[2]:g}")
+    page.clock.install()  # the page's timers now run on a clock the test moves
     page.click('[data-action="play"]')  # from step 5 on
-    page.wait_for_function("window.model.get('step') >= 8", timeout=5_000)
-    page.click('[data-action="play"]')  # pause
+    page.clock.run_for(1_000)
     step = page.evaluate("window.model.get('step')")
-    page.wait_for_timeout(400)
+    assert step >= 8
+    page.click('[data-action="play"]')  # pause
+    page.clock.run_for(10_000)
     assert page.evaluate("window.model.get('step')") == step
 
     page.click('button[data-lr="0.21"]')  # diverges slowly: |1 - 0.21 * 10| = 1.1 per step along y

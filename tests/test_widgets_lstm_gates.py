@@ -168,11 +168,13 @@ def test_lstm_view_hover_reads_a_cell_and_play_moves(load):
     text = page.locator(".llm-lstm-hover").inner_text()
     assert text == f"c (cell state) · unit 1 · t = 4 · token 'e' · {w.gates['c'][4][1]:.4f}"
     assert _readout(page, "o", 3) == f"{w.gates['o'][0][0]:.4f}"  # units[0] is unit 3
+    page.clock.install()  # the page's timers now run on a clock the test moves
     page.click('[data-action="play"]')
-    page.wait_for_function("window.model.get('step') >= 2", timeout=5_000)
-    page.click('[data-action="play"]')  # pause
+    page.clock.run_for(1_500)
     step = page.evaluate("window.model.get('step')")
-    page.wait_for_timeout(700)
+    assert step >= 2
+    page.click('[data-action="play"]')  # pause
+    page.clock.run_for(10_000)
     assert page.evaluate("window.model.get('step')") == step
     assert not problems, problems
     page.close()

@@ -322,11 +322,12 @@ def test_step_slider_play_and_compare_all(load):
     assert page.locator(".llm-descent-current").get_attribute("data-k") == "5"
     expected = w.paths["sgd"]["0.1"][5]
     assert _readout(page).startswith(f"sgd · lr 0.1 · 5 steps · loss {expected[2]:g}")
-    page.clock.install()  # the page's timers now run on a clock the test moves
+    page.clock.install(time=0)  # the page's timers run on a clock that moves only when told
+    page.clock.pause_at(1_000)
     page.click('[data-action="play"]')  # from step 5 on
-    page.clock.run_for(1_000)
+    page.clock.run_for(500)
     step = page.evaluate("window.model.get('step')")
-    assert step >= 8
+    assert step == 12  # 60 steps: a tick every 4000 / 60 ms, seven of them by 500 ms
     page.click('[data-action="play"]')  # pause
     page.clock.run_for(10_000)
     assert page.evaluate("window.model.get('step')") == step

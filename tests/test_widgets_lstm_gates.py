@@ -168,11 +168,12 @@ def test_lstm_view_hover_reads_a_cell_and_play_moves(load):
     text = page.locator(".llm-lstm-hover").inner_text()
     assert text == f"c (cell state) · unit 1 · t = 4 · token 'e' · {w.gates['c'][4][1]:.4f}"
     assert _readout(page, "o", 3) == f"{w.gates['o'][0][0]:.4f}"  # units[0] is unit 3
-    page.clock.install()  # the page's timers now run on a clock the test moves
+    page.clock.install(time=0)  # the page's timers run on a clock that moves only when told
+    page.clock.pause_at(1_000)
     page.click('[data-action="play"]')
-    page.clock.run_for(1_500)
+    page.clock.run_for(1_200)
     step = page.evaluate("window.model.get('step')")
-    assert step >= 2
+    assert step == 2  # ticks at 500 and 1000 ms
     page.click('[data-action="play"]')  # pause
     page.clock.run_for(10_000)
     assert page.evaluate("window.model.get('step')") == step

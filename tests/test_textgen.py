@@ -4,8 +4,10 @@ and the last line of benchmarks/textgen.py."""
 
 from __future__ import annotations
 
+import csv
 import importlib
 import itertools
+import json
 import math
 import os
 import re
@@ -638,18 +640,92 @@ def test_bad_inputs_say_what_to_do():
 
 
 @needs_shakespeare
-def test_benchmark_last_line_format():
+def test_benchmark_last_line_format_and_its_csv_rows(tmp_path):
     env = {**os.environ, "LLM_BOOK_DATA": str(MIRROR), "PYTHONPATH": str(ROOT)}
+    table = tmp_path / "runs" / "sweep.csv"
     cmd = [sys.executable, str(ROOT / "benchmarks" / "textgen.py"), "--device", "cpu",
            "--num-layers", "1", "--embed-dim", "16", "--num-heads", "2", "--max-len", "16",
            "--batch-size", "4", "--max-iters", "20", "--warmup", "2", "--threads", "1",
-           "--val-tokens", "20000"]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120,
-                         check=False)
-    assert out.returncode == 0, out.stderr
+           "--val-tokens", "20000", "--csv", str(table)]
+    for _ in range(2):  # the second run adds a row under the same header
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120,
+                             check=False)
+        assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[0].startswith("device cpu")
     m = re.fullmatch(r"val_loss (\d+\.\d+) wall_s (\d+\.\d+) tokens_per_s (\d+\.\d+)", lines[-1])
     assert m, lines[-1]
     val_loss = float(m.group(1))
     assert 2.0 < val_loss < math.log(65) + 0.2  # 20 steps learn the letter frequencies
+
+    with table.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    row = rows[-1]
+    assert row["device"] == "cpu" and row["optimizer"] == "muon"  # the CPU default recipe
+    assert row["command"].startswith("python ") and "--csv" in row["command"]
+    assert json.loads(row["model"])["embed_dim"] == 16
+    assert json.loads(row["train"])["max_iters"] == 20 and int(row["steps"]) == 20
+    assert float(row["val_loss"]) == round(val_loss, 4) and row["mfu"] == ""  # no CPU peak
+    parts = [float(row[k]) for k in ("ready_s", "train_s", "eval_s")]
+    assert all(v >= 0 for v in parts) and sum(parts) <= float(row["wall_s"]) + 0.01
+    assert 0 <= float(row["warmup_s"]) <= float(row["train_s"])
+
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    out = subprocess.run([*cmd[:-1], str(other)], capture_output=True, text=True, env=env,
+                         timeout=120, check=False)
+    assert out.returncode != 0 and "has other columns" in out.stderr
+    assert "device cpu" not in out.stdout  # refused before anything ran
+    assert other.read_text() == "a,b\n1,2\n"  # left as it was
+
+
+FAKE_BENCHMARK = '''
+import csv, os, sys
+args = sys.argv[2:]  # after the path of textgen.py
+flags, table = args[:args.index("--csv")], args[args.index("--csv") + 1]
+with open(os.environ["SWEEP_LOG"], "a") as log:
+    print(" ".join(flags), "|", os.environ.get("TORCHINDUCTOR_CACHE_DIR", "default"), file=log)
+loss, wall = float(os.environ["SWEEP_LOSS"]), 9.6
+if "5e-3" in flags:
+    loss -= 0.04
+if "--compile" in flags:
+    loss -= 0.01
+if "60" in flags:  # a cold compile: better, but too slow
+    loss, wall = loss - 0.1, 40.0
+new = not os.path.exists(table)
+with open(table, "a", newline="") as f:
+    w = csv.DictWriter(f, ["val_loss", "wall_s", "steps", "ready_s", "warmup_s", "eval_s", "mfu"])
+    if new:
+        w.writeheader()
+    w.writerow(dict(val_loss=round(loss, 4), wall_s=wall, steps=100, ready_s=3.0, warmup_s=1.0,
+                    eval_s=0.2, mfu=0.2))
+print("val_loss", loss)
+'''
+
+
+@pytest.mark.parametrize("base_loss, status", [(1.50, 0), (1.55, 1)])
+def test_gpu_sweep_repeats_the_best_run_within_the_time_goal(tmp_path, base_loss, status):
+    fake = tmp_path / "fake_python"  # stands for the interpreter and textgen.py together
+    fake.write_text(f"#!{sys.executable}" + FAKE_BENCHMARK)
+    fake.chmod(0o755)
+    log, table = tmp_path / "calls.log", tmp_path / "sweep.csv"
+    env = {**os.environ, "LLM_BOOK_DATA": str(tmp_path), "SWEEP_LOG": str(log),
+           "SWEEP_LOSS": str(base_loss)}
+    env.pop("TORCHINDUCTOR_CACHE_DIR", None)  # set by torch.compile in this process, if it ran
+    names = ["adamw", "muon-lr5e-3", "muon-lr5e-3-compile-cold", "muon-lr5e-3-compile-warm"]
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "textgen_gpu_sweep.py"),
+                          "--only", *names, "--csv", str(table), "--python", str(fake)],
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert out.returncode == status, out.stdout + out.stderr
+    calls = [line.split(" | ") for line in log.read_text().splitlines()]
+    assert len(calls) == 4 + 3  # the sweep, then three repeats
+    caches = [cache for _, cache in calls]
+    # the cold and the warm compiled runs share one cache, fresh for this sweep; others: default
+    assert caches[0] == caches[1] == "default" and caches[2] == caches[3] != "default"
+    # the best run that met the time goal (not the cold one: 40 s) is repeated, with its cache
+    assert all(flags == calls[3][0] and cache == caches[3] for flags, cache in calls[4:])
+    assert "best within 10.0 s: muon-lr5e-3-compile-warm" in out.stdout
+    met = 3 if base_loss - 0.05 <= 1.47 else 0
+    assert f"met in {met} of 3 repeats" in out.stdout
+    assert len(table.read_text().splitlines()) == 1 + 7

@@ -186,7 +186,7 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None,
 
 # Settings that may differ when resuming: they change how the run is watched or computed,
 # not which weights it reaches.
-_RESUMABLE_CHANGES = frozenset({"compile", "eval_interval", "eval_iters"})
+_RESUMABLE_CHANGES = frozenset({"compile", "compile_mode", "eval_interval", "eval_iters"})
 
 
 def resume(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer, cfg: Any,
@@ -195,7 +195,7 @@ def resume(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     the random generators, and return where training stands.
 
     A run resumed with another TrainConfig would not reach the weights of an uninterrupted
-    run, so a difference (other than compile or the evaluation settings) is refused, named.
+    run, so a difference (other than the compile or evaluation settings) is refused, named.
     A checkpoint saved without random states (by `save_checkpoint` without a TrainState)
     resumes too, with a warning: its next batches cannot be the ones the first run drew.
     """

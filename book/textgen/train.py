@@ -43,6 +43,7 @@ class TrainConfig:
     eval_interval: int = 250    # evaluate every this many steps (0: at the end only)
     eval_iters: int = 20        # batches per evaluation (0: never evaluate inside train)
     compile: bool = False       # torch.compile the model for the training steps
+    compile_mode: str | None = None  # torch.compile's mode ("reduce-overhead": CUDA graphs)
     seed: int = 0
 
 
@@ -270,7 +271,8 @@ def train(model: nn.Module, train_ids: Sequence[int] | torch.Tensor,
     if resume_from is not None:
         state = resume(resume_from, model, opt, cfg, gen)
     step, history = state.step, state.history
-    fwd = torch.compile(model) if cfg.compile else model  # evaluation uses the plain model
+    # evaluation uses the plain model
+    fwd = torch.compile(model, mode=cfg.compile_mode) if cfg.compile else model
     loss_sum, n_loss = torch.tensor(float(state.running_loss[0]), device=device), \
         state.running_loss[1]
     start_step, end = step, cfg.max_iters if stop_at is None else min(stop_at, cfg.max_iters)

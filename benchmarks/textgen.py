@@ -245,7 +245,8 @@ def main() -> None:
         out = tg.generate(model, idx, args.sample, top_k=20,
                           generator=torch.Generator(device=device).manual_seed(0))
         print(tok.decode(out[0].tolist()))
-    print(f"val_loss {val_loss:.4f} wall_s {wall:.1f} tokens_per_s {tokens_per_s:.1f}")
+    print(f"val_loss {val_loss:.4f} wall_s {wall:.1f} tokens_per_s {tokens_per_s:.1f}",
+          flush=True)  # the sweep times a run to this line
 
 
 if __name__ == "__main__":

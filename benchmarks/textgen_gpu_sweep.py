@@ -3,17 +3,19 @@
     LLM_BOOK_DATA=/path/to/data python benchmarks/textgen_gpu_sweep.py [--group speedrun]
         [--csv benchmarks/results/textgen_gpu_sweep.csv] [--only NAME ...] [--dry-run]
 
-Each configuration runs `benchmarks/textgen.py --device cuda` with its own flags, in a new
-process whose clock starts at its own launch (imports, CUDA start-up, data, compilation and
-the final evaluation on the whole validation split all count), and appends its row to the CSV
-file (`textgen.py --csv`: date, device, command, settings, and where the time went).
+Each configuration runs `benchmarks/textgen.py --device cuda` with its own flags in a new
+process (imports, CUDA start-up, data, compilation and the final evaluation on the whole
+validation split all count), which appends its row to the CSV file (`textgen.py --csv`: date,
+device, command, settings, and where the time went). A run is timed twice: by its own clock,
+from its first line (`wall_s`), and here, from launching the process to its result line, the
+interpreter's start-up included (`launch`); the goal is judged by the later of the two.
 
 Groups:
 - `speedrun` (default): the goal of a validation loss of at most GOAL_LOSS within GOAL_SECONDS
   from launch. AdamW as `GPU_CONFIG` has it, then Muon on the blocks' matrices at several
   learning rates, batch sizes, dropout and depths, then torch.compile: a cold start (an empty
   compile cache), a warm one, and CUDA graphs (`--compile-mode reduce-overhead`). Every run gets
-  the same training budget, BUDGET_S, which leaves the evaluation and the exit inside the goal.
+  the same training budget, BUDGET_S, which leaves the evaluation inside the goal.
   Then the best configuration that met the time goal is run `--repeat` more times, one after
   the other, and the script says whether every repeat met both goals.
 - `recipe`: the sweep of 2026-11-28 that chose `GPU_CONFIG` (18-19 s budgets).
@@ -30,12 +32,16 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "textgen.py"
 GOAL_LOSS, GOAL_SECONDS = 1.47, 10.0
-BUDGET_S = "9.3"  # training stops here; evaluation (~0.2 s) and exit fit in the rest
+RUN_TIMEOUT_S = 300
+BUDGET_S = "9.3"  # training stops here; the evaluation (~0.2 s) and the start-up before
+#                   the benchmark's clock fit in the rest
 
 # name -> flags for textgen.py (besides --device cuda and --csv)
 SPEEDRUN = {
@@ -90,27 +96,52 @@ GROUPS = {"speedrun": SPEEDRUN, "recipe": RECIPE}
 
 def run(name: str, flags: list[str], table: Path, python: str, env: dict) -> dict | None:
     """Run one configuration, print its lines but the per-step ones; return the row it added
-    to `table`, or None if it failed."""
+    to `table` with `launch_s` added, or None if it failed.
+
+    `launch_s` is measured here, from starting the process to its last line (the validation
+    loss): it counts the interpreter's start-up, which the benchmark's own clock (`wall_s`, from
+    its first line) cannot see, and not the exit after the result."""
     before = len(rows(table))
     cmd = [python, str(BENCH), "--device", "cuda", *flags, "--csv", str(table)]
     print(f"=== {name}: {' '.join(cmd[1:])}", flush=True)
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300,
-                             check=False)
-    except subprocess.TimeoutExpired:
-        print("    stopped after 300 s", flush=True)
-        return None
-    except OSError as e:  # the interpreter could not be started
-        print(f"    could not start {python}: {e}", flush=True)
-        return None
-    lines = [line for line in out.stdout.splitlines() if not line.startswith("step ")]
-    print("\n".join("    " + line for line in lines), flush=True)
-    if out.returncode:
-        print("    FAILED:\n" + "\n".join("    " + line for line in
-                                         out.stderr.strip().splitlines()[-15:]), flush=True)
-        return None
+    with tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+        except OSError as e:  # the interpreter could not be started
+            print(f"    could not start {python}: {e}", flush=True)
+            return None
+        killed = threading.Event()
+        timer = threading.Timer(RUN_TIMEOUT_S, lambda: (killed.set(), proc.kill()))
+        timer.start()
+        launch_s, lines = None, []
+        try:
+            for line in proc.stdout:
+                if line.startswith("val_loss "):
+                    launch_s = time.perf_counter() - start
+                if not line.startswith("step "):
+                    lines.append("    " + line.rstrip("\n"))
+            returncode = proc.wait()
+        finally:
+            timer.cancel()
+        print("\n".join(lines), flush=True)
+        if returncode:
+            err.seek(0)
+            why = (f"stopped after {RUN_TIMEOUT_S} s" if killed.is_set()
+                   else f"exit status {returncode}")
+            print(f"    FAILED ({why}):\n" + "\n".join(
+                "    " + line for line in err.read().strip().splitlines()[-15:]), flush=True)
+            return None
     added = rows(table)[before:]
-    return added[-1] if added else None
+    if not added or launch_s is None:
+        print("    FAILED: no result (no CSV row or no val_loss line)", flush=True)
+        return None
+    return {**added[-1], "launch_s": f"{launch_s:.2f}"}
+
+
+def seconds(row: dict) -> float:
+    """The time a run is judged by: the later of its own clock and the launch-to-result one."""
+    return max(float(row["wall_s"]), float(row["launch_s"]))
 
 
 def rows(table: Path) -> list[dict]:
@@ -158,7 +189,7 @@ def main() -> int:
         print("\n" + summary(done))
         if args.group != "speedrun":
             return 0
-        in_time = {n: r for n, r in done.items() if float(r["wall_s"]) <= GOAL_SECONDS}
+        in_time = {n: r for n, r in done.items() if seconds(r) <= GOAL_SECONDS}
         if not in_time:
             print(f"no run finished within {GOAL_SECONDS} s: nothing to repeat")
             return 1
@@ -169,7 +200,7 @@ def main() -> int:
                                            args.python, envs[best])
                    for i in range(args.repeat)}
     met = sum(r is not None and float(r["val_loss"]) <= GOAL_LOSS
-              and float(r["wall_s"]) <= GOAL_SECONDS for r in repeats.values())
+              and seconds(r) <= GOAL_SECONDS for r in repeats.values())
     print("\n" + summary({n: r for n, r in repeats.items() if r is not None}))
     print(f"goal (val_loss <= {GOAL_LOSS} within {GOAL_SECONDS} s from launch) met in {met} of "
           f"{args.repeat} repeats")
@@ -177,14 +208,15 @@ def main() -> int:
 
 
 def summary(done: dict[str, dict]) -> str:
-    """A table of runs: name, validation loss, wall time, steps, where the time went, MFU."""
-    lines = [f"{'run':32} {'val_loss':>8} {'wall_s':>6} {'steps':>6} {'ready':>5} "
-             f"{'warm-up':>7} {'eval':>5} {'MFU':>6}"]
+    """A table of runs: name, validation loss, seconds (the benchmark's clock, then from launch
+    to result), steps, where the time went, MFU."""
+    lines = [f"{'run':32} {'val_loss':>8} {'wall_s':>6} {'launch':>6} {'steps':>6} "
+             f"{'ready':>5} {'warm-up':>7} {'eval':>5} {'MFU':>6}"]
     for name, r in done.items():
         mfu = f"{100 * float(r['mfu']):5.1f}%" if r["mfu"] else "     -"
         lines.append(f"{name:32} {float(r['val_loss']):8.4f} {float(r['wall_s']):6.1f} "
-                     f"{r['steps']:>6} {float(r['ready_s']):5.1f} {float(r['warmup_s']):7.1f} "
-                     f"{float(r['eval_s']):5.2f} {mfu}")
+                     f"{float(r['launch_s']):6.1f} {r['steps']:>6} {float(r['ready_s']):5.1f} "
+                     f"{float(r['warmup_s']):7.1f} {float(r['eval_s']):5.2f} {mfu}")
     return "\n".join(lines)
 
 
